@@ -1,0 +1,24 @@
+// One test run for the whole repository: unit tests beside the code, integration tests under each app's test/.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: [
+      'packages/*/src/**/*.test.ts',
+      'apps/*/src/**/*.test.ts',
+      'apps/*/test/**/*.test.ts',
+      'harness/src/**/*.test.ts',
+      'harness/test/**/*.test.ts',
+      'dashboard/src/**/*.test.{ts,tsx}',
+      'dashboard/test/**/*.test.ts',
+      'bench/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Integration tests start real servers; two files at a time fit a 2-core machine.
+    maxWorkers: 2,
+    pool: 'forks',
+  },
+});
