@@ -6,3 +6,4 @@ export * from './server-frames.js';
 export * from './commands.js';
 export * from './keys.js';
 export * from './http.js';
+export * from './scripts.js';
