@@ -1,0 +1,42 @@
+// Tests of the balancer's settings: SPEC defaults and errors that name the variable.
+import { ConfigError } from '@chatfleet/protocol/env';
+import { describe, expect, it } from 'vitest';
+import { chatServerEntry, parseBalancerConfig } from './config.js';
+
+describe('parseBalancerConfig', () => {
+  it('applies the SPEC defaults', () => {
+    const config = parseBalancerConfig({});
+    expect(config).toMatchObject({
+      PORT: 3000,
+      HOST: '127.0.0.1',
+      FLEET_MIN: 1,
+      FLEET_MAX: 8,
+      SPAWN_WRITES_PER_SEC: 50_000,
+      REDISTRIBUTE_FRACTION: 0.04,
+      EVENT_LOOP_LAG_MS: 15,
+      HEARTBEAT_TIMEOUT_MS: 3000,
+      TOKEN_TTL_S: 60,
+      REDIS_PREFIX: '',
+    });
+    expect(config.REDIS_URL).toBeUndefined();
+    expect(chatServerEntry(config)).toMatch(/apps\/chat-server\/dist\/main\.js$/);
+  });
+
+  it.each([
+    { env: { FLEET_MIN: 'abc' }, variable: 'FLEET_MIN' },
+    { env: { PORT: '70000' }, variable: 'PORT' },
+    { env: { REDIS_URL: 'http://x' }, variable: 'REDIS_URL' },
+    { env: { REDIS_PREFIX: 'bad prefix' }, variable: 'REDIS_PREFIX' },
+    { env: { FLEET_MIN: '5', FLEET_MAX: '2' }, variable: 'FLEET_MIN' },
+    { env: { LOG_LEVEL: 'loud' }, variable: 'LOG_LEVEL' },
+  ])('names $variable when it is bad', ({ env, variable }) => {
+    try {
+      parseBalancerConfig(env);
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).variable).toBe(variable);
+      expect((error as ConfigError).message).toContain(variable);
+    }
+  });
+});
