@@ -1,0 +1,128 @@
+// Client frames: the rate limit, parsing, and what each frame type does.
+import type { RawData } from 'ws';
+import {
+  CloseCode,
+  encodeChatFrameTail,
+  encodeServerFrame,
+  ErrorCode,
+  Limits,
+  parseClientFrame,
+  publishChatArgs,
+  PUBLISH_CHAT_SCRIPT,
+  type ClientFrame,
+  type RedisKeys,
+} from '@chatfleet/protocol';
+import type { ChatServerConfig } from './config.js';
+import type { Connection } from './connection.js';
+import type { Logger } from './log.js';
+import { LuaScript, type Redis } from './lua.js';
+import { countStrike, takeToken } from './rate-limit.js';
+import type { Rooms } from './rooms.js';
+import type { Users } from './users.js';
+
+export const publishChat = new LuaScript(PUBLISH_CHAT_SCRIPT);
+
+/** Turns client frames into room, user and Redis actions. */
+export class FrameHandler {
+  constructor(
+    private readonly config: ChatServerConfig,
+    private readonly log: Logger,
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly rooms: Rooms,
+    private readonly users: Users,
+  ) {}
+
+  /** Handles one frame from a client: rate limit, parse, dispatch. Never throws. */
+  onMessage(connection: Connection, data: RawData, isBinary: boolean): void {
+    if (connection.closing) return;
+    const now = Date.now();
+    if (!takeToken(connection, now, this.config.rateLimit, this.config.rateLimit * 2)) {
+      if (countStrike(connection, now, this.config.rateLimit)) {
+        connection.sendError(ErrorCode.rateLimited, 'too many frames; closing');
+        connection.close(CloseCode.policyViolation, 'rate limit exceeded', this.config.redirectGraceMs);
+      } else {
+        connection.sendError(ErrorCode.rateLimited, `more than ${this.config.rateLimit} frames per second`);
+      }
+      return;
+    }
+    if (isBinary) {
+      connection.sendError(ErrorCode.badFrame, 'frames must be JSON text, not binary');
+      return;
+    }
+    const text = Buffer.isBuffer(data) ? data.toString() : Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.from(data).toString();
+    const parsed = parseClientFrame(text);
+    if (!parsed.ok) {
+      connection.sendError(parsed.code, parsed.message);
+      return;
+    }
+    this.handleFrame(connection, parsed.frame).catch((err: unknown) => {
+      this.log.warn({ err, type: parsed.frame.type, userId: connection.userId }, 'frame handling failed');
+    });
+  }
+
+  private async handleFrame(connection: Connection, frame: ClientFrame): Promise<void> {
+    switch (frame.type) {
+      case 'register': {
+        const { chatId, since } = frame.payload;
+        const joined = connection.rooms;
+        if (joined !== undefined && !joined.has(chatId) && joined.size >= Limits.maxRoomsPerConnection) {
+          connection.sendError(ErrorCode.tooMany, `a connection may join up to ${Limits.maxRoomsPerConnection} rooms`);
+          return;
+        }
+        await this.rooms.join(connection, chatId, since);
+        return;
+      }
+      case 'leave': {
+        if (!this.rooms.leave(connection, frame.payload.chatId)) {
+          connection.sendError(ErrorCode.notRegistered, `not in room "${frame.payload.chatId}"`);
+        }
+        return;
+      }
+      case 'chat': {
+        const { message, clientId } = frame.payload;
+        let chatId = frame.payload.chatId;
+        const joined = connection.rooms;
+        if (chatId === undefined) {
+          if (joined === undefined || joined.size === 0) {
+            connection.sendError(ErrorCode.notRegistered, 'join a room before sending');
+            return;
+          }
+          if (joined.size > 1) {
+            connection.sendError(ErrorCode.badFrame, 'chatId is required when the connection has joined several rooms');
+            return;
+          }
+          chatId = joined.values().next().value as string;
+        } else if (joined === undefined || !joined.has(chatId)) {
+          connection.sendError(ErrorCode.notRegistered, `not in room "${chatId}"`);
+          return;
+        }
+        const tail = encodeChatFrameTail({
+          chatId,
+          from: connection.userId,
+          message,
+          ts: Date.now(),
+          ...(clientId === undefined ? {} : { clientId }),
+        });
+        const id = String(await publishChat.run(this.redis, publishChatArgs(this.keys, chatId, tail, this.config.historyLimit)));
+        connection.send(encodeServerFrame('ack', clientId === undefined ? { id } : { clientId, id }));
+        return;
+      }
+      case 'direct': {
+        const { to, message, clientId } = frame.payload;
+        await this.users.direct(connection, to, message, clientId);
+        return;
+      }
+      case 'presence': {
+        const chatId = frame.payload.chatId;
+        const users = await this.redis.hKeys(this.keys.presence(chatId));
+        connection.send(encodeServerFrame('presence', { chatId, users }));
+        return;
+      }
+      case 'watch': {
+        await this.users.watch(connection, frame.payload.users);
+        return;
+      }
+    }
+  }
+}

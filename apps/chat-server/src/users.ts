@@ -1,0 +1,163 @@
+// Users seen by this server: online counting, `user:{id}` subscriptions, direct messages and watched status.
+import {
+  encodeServerFrame,
+  ErrorCode,
+  Limits,
+  onlineDeltaArgs,
+  ONLINE_DELTA_SCRIPT,
+  userEventSchema,
+  type RedisKeys,
+  type UserEvent,
+} from '@chatfleet/protocol';
+import type { Connection } from './connection.js';
+import type { Logger } from './log.js';
+import { LuaScript, type Redis } from './lua.js';
+import { frameString } from './wire.js';
+
+export const onlineDelta = new LuaScript(ONLINE_DELTA_SCRIPT);
+
+/** One user with a local connection or a local watcher; subscribed to `user:{id}` while it has either. */
+class LocalUser {
+  readonly connections = new Set<Connection>();
+  readonly watchers = new Set<Connection>();
+  ready: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly id: string,
+    readonly channel: string,
+    private readonly onEvent: (user: LocalUser, message: string) => void,
+  ) {}
+
+  readonly listener = (message: string): void => this.onEvent(this, message);
+}
+
+/** The users of one chat server. */
+export class Users {
+  private readonly users = new Map<string, LocalUser>();
+  private directSeq = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly subscriber: Redis,
+    private readonly keys: RedisKeys,
+    private readonly serverId: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Counts a new connection online and subscribes to its user's channel. */
+  connect(connection: Connection): void {
+    const user = this.users.get(connection.userId) ?? this.open(connection.userId);
+    user.connections.add(connection);
+    onlineDelta
+      .run(this.redis, onlineDeltaArgs(this.keys, this.serverId, connection.userId, 1))
+      .then((left) => {
+        if (left === 1) this.publishStatus(connection.userId, true);
+      })
+      .catch((err: unknown) => this.log.warn({ err }, 'online increment failed'));
+  }
+
+  /** Undoes `connect` and any watches of a closed connection. */
+  disconnect(connection: Connection): void {
+    const userId = connection.userId;
+    const user = this.users.get(userId);
+    if (user !== undefined) {
+      user.connections.delete(connection);
+      this.closeIfUnused(user);
+    }
+    if (connection.watched !== undefined) {
+      for (const watchedId of connection.watched) {
+        const watched = this.users.get(watchedId);
+        if (watched === undefined) continue;
+        watched.watchers.delete(connection);
+        this.closeIfUnused(watched);
+      }
+      connection.watched = undefined;
+    }
+    onlineDelta
+      .run(this.redis, onlineDeltaArgs(this.keys, this.serverId, userId, -1))
+      .then((left) => {
+        if (left === 0) this.publishStatus(userId, false);
+      })
+      .catch((err: unknown) => this.log.warn({ err }, 'online decrement failed'));
+  }
+
+  /** Sends a direct message to every connection of `to`, fleet-wide, and acks the sender. */
+  async direct(connection: Connection, to: string, message: string, clientId: string | undefined): Promise<void> {
+    this.directSeq += 1;
+    const ts = Date.now();
+    const id = `${ts}-${this.directSeq}@${this.serverId}`;
+    const payload = { id, from: connection.userId, to, message, ts, ...(clientId === undefined ? {} : { clientId }) };
+    const event: UserEvent = { kind: 'direct', payload };
+    await this.redis.publish(this.keys.user(to), JSON.stringify(event));
+    connection.send(encodeServerFrame('ack', clientId === undefined ? { id } : { clientId, id }));
+  }
+
+  /** Watches users' online status; answers one `status` per user at once. */
+  async watch(connection: Connection, userIds: readonly string[]): Promise<void> {
+    const watched = (connection.watched ??= new Set());
+    const fresh = userIds.filter((id) => !watched.has(id));
+    if (watched.size + new Set(fresh).size > Limits.maxWatchedUsers) {
+      connection.sendError(ErrorCode.tooMany, `a connection may watch up to ${Limits.maxWatchedUsers} users`);
+      return;
+    }
+    const waits: Promise<void>[] = [];
+    for (const id of fresh) {
+      watched.add(id);
+      const user = this.users.get(id) ?? this.open(id);
+      user.watchers.add(connection);
+      waits.push(user.ready);
+    }
+    await Promise.all(waits);
+    if (userIds.length === 0) return;
+    const counts = await this.redis.hmGet(this.keys.usersOnline, [...userIds]);
+    userIds.forEach((userId, i) => {
+      const count = counts[i];
+      connection.send(encodeServerFrame('status', { userId, online: count !== null && Number(count) > 0 }));
+    });
+  }
+
+  /** Publishes a user's online change on its channel, for watchers on every server. */
+  publishStatus(userId: string, online: boolean): void {
+    const event: UserEvent = { kind: 'status', userId, online };
+    this.redis
+      .publish(this.keys.user(userId), JSON.stringify(event))
+      .catch((err: unknown) => this.log.warn({ err, userId }, 'status publish failed'));
+  }
+
+  private readonly onEvent = (user: LocalUser, message: string): void => {
+    let event: UserEvent;
+    try {
+      const parsed = userEventSchema.safeParse(JSON.parse(message));
+      if (!parsed.success) throw parsed.error;
+      event = parsed.data;
+    } catch (err) {
+      this.log.warn({ err, channel: user.channel }, 'ignoring a malformed user event');
+      return;
+    }
+    if (event.kind === 'direct') {
+      if (user.connections.size === 0) return;
+      const frame = frameString(encodeServerFrame('direct', event.payload));
+      for (const connection of user.connections) connection.sendFramed(frame);
+    } else {
+      if (user.watchers.size === 0) return;
+      const frame = frameString(encodeServerFrame('status', { userId: event.userId, online: event.online }));
+      for (const connection of user.watchers) connection.sendFramed(frame);
+    }
+  };
+
+  private open(userId: string): LocalUser {
+    const user = new LocalUser(userId, this.keys.user(userId), this.onEvent);
+    this.users.set(userId, user);
+    user.ready = this.subscriber.subscribe(user.channel, user.listener);
+    user.ready.catch((err: unknown) => this.log.error({ err, userId }, 'user subscribe failed'));
+    return user;
+  }
+
+  private closeIfUnused(user: LocalUser): void {
+    if (user.connections.size > 0 || user.watchers.size > 0) return;
+    this.users.delete(user.id);
+    this.subscriber
+      .unsubscribe(user.channel, user.listener)
+      .catch((err: unknown) => this.log.warn({ err, userId: user.id }, 'user unsubscribe failed'));
+  }
+}
