@@ -59,6 +59,7 @@ export interface ServerRecord {
 export interface MetricsView {
   historyOf(id: string): ServerHistory;
   roomsOf(id: string): string[];
+  pendingClients(id: string): number;
   forget(id: string): void;
 }
 
@@ -345,7 +346,7 @@ export class Fleet {
         status: r.status,
         socketWrites: history.socketWrites,
         eventLoopMs: history.eventLoopMs,
-        clients: last(history.clients),
+        clients: last(history.clients) + metrics.pendingClients(r.id),
         rooms: metrics.roomsOf(r.id),
       };
     });

@@ -54,7 +54,7 @@ export function serversRouter(ctx: AppContext): Router {
     const userId = user ?? `anon-${randomBytes(5).toString('hex')}`;
     const expiresAt = Date.now() + config.TOKEN_TTL_S * 1000;
     const token = mintTicket(ctx.authSecret, userId, expiresAt);
-    reader.countProvision();
+    reader.countProvision(record.id);
     ctx.prom.provisions.inc();
     const body: ProvisionResponse = { id: record.id, url: withToken(record.url, token), token, expiresAt };
     res.set('cache-control', 'no-store').json(body);
@@ -96,8 +96,10 @@ export function serversRouter(ctx: AppContext): Router {
     }
     const record = fleet.get(id);
     if (record === undefined || record.status === 'gone') throw new HttpError(404, HttpErrorCode.unknownServer, `no live server ${id}`);
-    const clients = last(reader.historyOf(id).clients);
-    const n = 'count' in parsed.data ? parsed.data.count : Math.ceil(parsed.data.fraction * clients);
+    // Clients provisioned since the last metrics read count too; a fraction of a
+    // non-empty server moves at least one client.
+    const clients = last(reader.historyOf(id).clients) + reader.pendingClients(id);
+    const n = 'count' in parsed.data ? parsed.data.count : Math.max(1, Math.ceil(parsed.data.fraction * clients));
     const target = fleet.targetOtherThan(id);
     if (target === undefined || !(await fleet.redistribute(id, n, target.id, 'admin'))) {
       throw new HttpError(409, HttpErrorCode.noTarget, 'no other ready server to move clients to');

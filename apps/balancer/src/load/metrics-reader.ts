@@ -55,6 +55,8 @@ export class MetricsReader {
   private readonly roomTracks = new Map<string, RoomTrack>();
   private readonly provisions: number[] = [];
   private provisionsThisSecond = 0;
+  /** Provisions per server since its clients figure was last read: clients on their way. */
+  private readonly pending = new Map<string, number>();
   private lastReadAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
@@ -79,9 +81,19 @@ export class MetricsReader {
     await this.inFlight;
   }
 
-  /** Counts one provision into the current second. */
-  countProvision(): void {
+  /** Counts one provision of `serverId` into the current second. */
+  countProvision(serverId: string): void {
     this.provisionsThisSecond++;
+    this.pending.set(serverId, (this.pending.get(serverId) ?? 0) + 1);
+  }
+
+  /**
+   * Clients provisioned to `serverId` since its figures were last read. Added
+   * to the reported clients, so a burst of provisions within one second is
+   * spread over equally loaded servers instead of all going to one.
+   */
+  pendingClients(serverId: string): number {
+    return this.pending.get(serverId) ?? 0;
   }
 
   private tick(): void {
@@ -150,6 +162,7 @@ export class MetricsReader {
     this.readRooms(score(roomClients), score(roomMessages), score(roomWrites), elapsed);
     pushCapped(this.provisions, this.provisionsThisSecond);
     this.provisionsThisSecond = 0;
+    this.pending.clear();
     return { at: now, listed, hashes };
   }
 

@@ -1,0 +1,142 @@
+// The client against a real fleet (redis-server, balancer process, forked chat servers): reconnect, redirect, drain, resume, dedupe.
+import WebSocket from 'ws';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ChatClient, connect, type ChatMessage, type SocketLike } from '../src/index.js';
+import { fleetBuilt, startFleet, until, type TestFleet } from './support/fleet.js';
+
+const built = fleetBuilt();
+let fleet: TestFleet;
+const clients: ChatClient[] = [];
+
+beforeAll(async () => {
+  if (built) fleet = await startFleet({ fleetMin: 2 });
+}, 60_000);
+
+// Each test starts from an empty fleet, so a redistribute can only move that test's users.
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+
+afterAll(async () => {
+  await fleet?.stop();
+}, 30_000);
+
+interface Handle {
+  client: ChatClient;
+  seen: ChatMessage[];
+  /** The sockets the client opened, newest last. */
+  sockets: WebSocket[];
+}
+
+async function user(name: string): Promise<Handle> {
+  const sockets: WebSocket[] = [];
+  const client = await connect({
+    balancer: fleet.url,
+    user: name,
+    backoff: { baseMs: 50, maxMs: 500 },
+    socketFactory: (url) => {
+      const socket = new WebSocket(url, { perMessageDeflate: false });
+      sockets.push(socket);
+      return socket as unknown as SocketLike;
+    },
+  });
+  clients.push(client);
+  const seen: ChatMessage[] = [];
+  client.on('message', (m) => seen.push(m));
+  return { client, seen, sockets };
+}
+
+/** Puts two users in `room` on different servers (moving one if the balancer put them together). */
+async function pairOnTwoServers(room: string, a: string, b: string): Promise<[Handle, Handle]> {
+  await fleet.waitReady(2, 20_000);
+  const first = await user(a);
+  const second = await user(b);
+  await first.client.join(room);
+  await second.client.join(room);
+  if (first.client.serverId === second.client.serverId) {
+    const response = await fleet.admin('POST', `/servers/${second.client.serverId}/redistribute`, { count: 1 });
+    expect(response.status).toBe(202);
+    await until(() => first.client.serverId !== second.client.serverId, 'the two users on different servers');
+  }
+  await until(() => first.client.isLive(room) && second.client.isLive(room), 'both live');
+  return [first, second];
+}
+
+describe.skipIf(!built)('client against a real fleet', () => {
+  it('comes back after its server is killed, re-registers with since and misses nothing', async () => {
+    const [alice, bob] = await pairOnTwoServers('kill-room', 'alice-k', 'bob-k');
+    await alice.client.send('kill-room', 'before');
+    await until(() => bob.seen.length === 1, 'bob got the first message');
+    const servers = await fleet.servers();
+    const victim = servers.find((s) => s.id === bob.client.serverId);
+    expect(victim?.pid).toBeTypeOf('number');
+    process.kill(victim?.pid as number, 'SIGKILL');
+    await until(() => bob.client.state !== 'open', 'bob noticing the drop');
+    // Alice is on the surviving server and keeps talking while bob is away.
+    await alice.client.send('kill-room', 'during 1');
+    await alice.client.send('kill-room', 'during 2');
+    await until(() => bob.client.isLive('kill-room'), 'bob back in the room', 20_000);
+    await alice.client.send('kill-room', 'after');
+    await until(() => bob.seen.length >= 4, 'bob has all four');
+    expect(bob.seen.map((m) => m.message)).toEqual(['before', 'during 1', 'during 2', 'after']);
+    expect(bob.client.serverId).not.toBe(victim?.id);
+    expect(bob.client.stats.reconnects).toBeGreaterThanOrEqual(1);
+    expect(bob.client.stats.duplicatesDropped).toBe(0);
+  }, 40_000);
+
+  it('follows a redistribute to another server and keeps receiving in order', async () => {
+    const [alice, bob] = await pairOnTwoServers('move-room', 'alice-m', 'bob-m');
+    const from = bob.client.serverId;
+    await alice.client.send('move-room', 'm1');
+    // Bob is alone on his server. (A `fraction` is applied to the balancer's last per-second client count,
+    // which may not include users who connected less than a second ago.)
+    const response = await fleet.admin('POST', `/servers/${from}/redistribute`, { count: 1 });
+    expect(response.status).toBe(202);
+    // Keep sending while bob moves.
+    for (let i = 2; i <= 6; i++) {
+      await alice.client.send('move-room', `m${i}`).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    await until(() => bob.client.stats.redirects >= 1 && bob.client.isLive('move-room'), 'bob redirected and live');
+    await until(() => alice.client.isLive('move-room'), 'alice live');
+    await alice.client.send('move-room', 'm7');
+    const sentByAlice = alice.seen.map((m) => m.message);
+    await until(() => bob.seen.length >= sentByAlice.length + 1 || bob.seen.at(-1)?.message === 'm7', 'bob has m7');
+    expect(bob.client.serverId).not.toBe(from);
+    const ids = bob.seen.map((m) => m.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(bob.seen.map((m) => m.message)).toEqual(alice.seen.map((m) => m.message));
+  }, 40_000);
+
+  it('moves off a drained server (DELETE /servers/:id) and the fleet keeps serving it', async () => {
+    const [alice, bob] = await pairOnTwoServers('drain-room', 'alice-d', 'bob-d');
+    const from = bob.client.serverId as string;
+    const response = await fleet.admin('DELETE', `/servers/${from}`);
+    expect(response.status).toBe(202);
+    await until(() => bob.client.serverId !== from && bob.client.isLive('drain-room'), 'bob off the drained server', 20_000);
+    await until(() => alice.client.isLive('drain-room'), 'alice live', 20_000);
+    await alice.client.send('drain-room', 'still here');
+    await until(() => bob.seen.some((m) => m.message === 'still here'), 'bob gets the next message');
+    // Bring the fleet back to two servers for the next tests.
+    await fleet.waitReady(2, 20_000).catch(async () => {
+      await fleet.admin('POST', '/servers');
+      await fleet.waitReady(2, 20_000);
+    });
+  }, 60_000);
+
+  it('drops what a server sends twice: a replay from before the last seen id', async () => {
+    const alice = await user('alice-dup');
+    await alice.client.join('dup-room');
+    for (const text of ['a', 'b', 'c']) await alice.client.send('dup-room', text);
+    await until(() => alice.seen.length === 3, 'three messages');
+    // Behind the client's back, leave and register again from the start of history on the same socket:
+    // the server replays ids the client has already seen.
+    const socket = alice.sockets.at(-1) as WebSocket;
+    socket.send(JSON.stringify({ type: 'leave', payload: { chatId: 'dup-room' } }));
+    socket.send(JSON.stringify({ type: 'register', payload: { chatId: 'dup-room', since: '0-0' } }));
+    await until(() => alice.client.stats.duplicatesDropped >= 3, 'the replayed copies dropped');
+    await alice.client.send('dup-room', 'd');
+    await until(() => alice.seen.length === 4, 'the next message');
+    expect(alice.seen.map((m) => m.message)).toEqual(['a', 'b', 'c', 'd']);
+  }, 20_000);
+});
