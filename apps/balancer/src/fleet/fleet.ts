@@ -116,7 +116,7 @@ export class Fleet {
   private readonly log: Logger;
 
   constructor(private readonly options: FleetOptions) {
-    this.log = options.log.child({ component: 'fleet' });
+    this.log = options.log.child({ part: 'fleet' });
   }
 
   /** Every known server, gone ones included until their retention ends. */
