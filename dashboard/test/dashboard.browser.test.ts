@@ -131,6 +131,7 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium against a real fle
       // only change when the test asks (FLEET_MAX 3 would otherwise refuse the spawn).
       EVENT_LOOP_LAG_MS: '60000',
       SPAWN_WRITES_PER_SEC: '1000000',
+      SCALE_DOWN_AFTER_MS: '600000',
       DASHBOARD_DIR: distDir,
       READY_TIMEOUT_MS: '15000',
       STOP_TIMEOUT_MS: '3000',

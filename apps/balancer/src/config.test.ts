@@ -17,6 +17,7 @@ describe('parseBalancerConfig', () => {
       HEARTBEAT_TIMEOUT_MS: 3000,
       TOKEN_TTL_S: 60,
       REDIS_PREFIX: '',
+      SCALE_DOWN_AFTER_MS: 30_000,
     });
     expect(config.REDIS_URL).toBeUndefined();
     expect(chatServerEntry(config)).toMatch(/apps\/chat-server\/dist\/main\.js$/);
@@ -29,6 +30,8 @@ describe('parseBalancerConfig', () => {
     { env: { REDIS_PREFIX: 'bad prefix' }, variable: 'REDIS_PREFIX' },
     { env: { FLEET_MIN: '5', FLEET_MAX: '2' }, variable: 'FLEET_MIN' },
     { env: { LOG_LEVEL: 'loud' }, variable: 'LOG_LEVEL' },
+    { env: { SCALE_DOWN_AFTER_MS: '-1' }, variable: 'SCALE_DOWN_AFTER_MS' },
+    { env: { SCALE_DOWN_AFTER_MS: '1.5' }, variable: 'SCALE_DOWN_AFTER_MS' },
   ])('names $variable when it is bad', ({ env, variable }) => {
     try {
       parseBalancerConfig(env);

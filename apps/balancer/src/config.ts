@@ -58,6 +58,12 @@ export const balancerConfigShape = {
   ALLOWED_ORIGINS: optionalStringVar(),
   /** Least time between two automatic redistributions away from one hot server. */
   REBALANCE_COOLDOWN_MS: intVar(5000, 0),
+  /**
+   * Scale-down: how long the fleet must fit on one fewer managed server (every remaining one under
+   * 50% of SPAWN_WRITES_PER_SEC, none lagging) before the least-loaded one is drained; also the
+   * least time after any spawn before a drain. Not passed to children.
+   */
+  SCALE_DOWN_AFTER_MS: intVar(30_000, 0),
   DASHBOARD_DIR: stringVar(DEFAULT_DASHBOARD_DIR),
   /** The chat server's entry file; default apps/chat-server/dist/main.js next to this app. */
   CHAT_SERVER_ENTRY: optionalStringVar(),

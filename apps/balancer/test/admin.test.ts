@@ -9,7 +9,7 @@ describe('admin routes', () => {
   const clients: TestClient[] = [];
 
   beforeAll(async () => {
-    f = await startFixture('admin', { FLEET_MIN: '1', FLEET_MAX: '2', ADMIN_TOKEN });
+    f = await startFixture('admin', { FLEET_MIN: '1', FLEET_MAX: '2', ADMIN_TOKEN, SCALE_DOWN_AFTER_MS: '600000' });
     await waitReady(f.balancer.url, 1);
   });
   afterAll(async () => {

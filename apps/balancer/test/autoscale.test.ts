@@ -8,7 +8,7 @@ describe('autoscaling', () => {
   let chatter: NodeJS.Timeout | undefined;
 
   beforeAll(async () => {
-    f = await startFixture('autoscale', { FLEET_MIN: '1', FLEET_MAX: '2', SPAWN_WRITES_PER_SEC: '200', REBALANCE_COOLDOWN_MS: '60000' });
+    f = await startFixture('autoscale', { FLEET_MIN: '1', FLEET_MAX: '2', SPAWN_WRITES_PER_SEC: '200', REBALANCE_COOLDOWN_MS: '60000', SCALE_DOWN_AFTER_MS: '600000' });
     await waitReady(f.balancer.url, 1);
   });
   afterAll(async () => {

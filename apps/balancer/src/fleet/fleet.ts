@@ -113,6 +113,10 @@ export class Fleet {
   private pendingRespawns = 0;
   private failures = 0;
   private spawnNotBefore = 0;
+  /** When the last managed server was forked (ms epoch): scale-down waits SCALE_DOWN_AFTER_MS after it. */
+  private lastSpawnAt: number | undefined;
+  /** The policy's explicit state: since when the fleet has fit on one fewer server. */
+  private calmSince: number | undefined;
   private readonly log: Logger;
 
   constructor(private readonly options: FleetOptions) {
@@ -209,6 +213,7 @@ export class Fleet {
     };
     this.servers.set(id, record);
     this.counters.spawns++;
+    this.lastSpawnAt = record.startedAt;
     this.record(kind, id, `${detail}; pid ${record.pid ?? '?'}`);
     child.ready.then(
       ({ url, pid }) => {
@@ -344,6 +349,7 @@ export class Fleet {
       return {
         id: r.id,
         status: r.status,
+        managed: r.managed,
         socketWrites: history.socketWrites,
         eventLoopMs: history.eventLoopMs,
         clients: last(history.clients) + metrics.pendingClients(r.id),
@@ -421,7 +427,7 @@ export class Fleet {
 
   /**
    * Applies one second's read: heartbeat checks, remote discovery, retention
-   * of gone servers, FLEET_MIN, and the scaling policy.
+   * of gone servers, FLEET_MIN, and the scaling policy (spawn, redistribute, scale-down drain).
    */
   async onReading(reading: Reading): Promise<void> {
     if (this.stopping) return;
@@ -512,20 +518,26 @@ export class Fleet {
 
   private async applyPolicy(now: number): Promise<void> {
     const { config } = this.options;
-    const actions = planActions({
+    const plan = planActions({
       servers: this.candidates(),
       managedCount: this.managedCount(),
       startingCount: this.startingCount(),
+      fleetMin: config.FLEET_MIN,
       fleetMax: config.FLEET_MAX,
       spawnWritesPerSec: config.SPAWN_WRITES_PER_SEC,
       eventLoopLagMs: config.EVENT_LOOP_LAG_MS,
       redistributeFraction: config.REDISTRIBUTE_FRACTION,
       cooldownMs: config.REBALANCE_COOLDOWN_MS,
+      scaleDownAfterMs: config.SCALE_DOWN_AFTER_MS,
       lastRedistributedAt: this.lastRedistributedAt,
+      lastSpawnAt: this.lastSpawnAt,
+      calmSince: this.calmSince,
       now,
     });
-    for (const action of actions) {
+    this.calmSince = plan.calmSince;
+    for (const action of plan.actions) {
       if (action.type === 'spawn') this.trySpawn('spawn', action.reason);
+      else if (action.type === 'drain') this.drain(action.id, action.reason);
       else await this.redistribute(action.from, action.n, action.to, action.reason);
     }
   }

@@ -1,6 +1,6 @@
-// Table tests of the scaling policy: when to spawn and which hot servers shed clients.
+// Table tests of the scaling policy: when to spawn, which hot servers shed clients, and when to drain one.
 import { describe, expect, it } from 'vitest';
-import { planActions, type PolicyInput, type PolicyServer } from './policy.js';
+import { planActions as plan, type PolicyInput, type PolicyServer } from './policy.js';
 
 const server = (id: string, writes: number, over: Partial<PolicyServer> = {}): PolicyServer => ({
   id,
@@ -9,6 +9,7 @@ const server = (id: string, writes: number, over: Partial<PolicyServer> = {}): P
   eventLoopMs: [1, 1, 1],
   clients: 100,
   rooms: [],
+  managed: true,
   ...over,
 });
 
@@ -16,15 +17,22 @@ const input = (servers: PolicyServer[], over: Partial<PolicyInput> = {}): Policy
   servers,
   managedCount: servers.length,
   startingCount: 0,
+  fleetMin: 1,
   fleetMax: 8,
   spawnWritesPerSec: 1000,
   eventLoopLagMs: 15,
   redistributeFraction: 0.04,
   cooldownMs: 5000,
+  scaleDownAfterMs: 30_000,
   lastRedistributedAt: new Map(),
+  lastSpawnAt: undefined,
+  calmSince: undefined,
   now: 100_000,
   ...over,
 });
+
+/** The actions of one plan. */
+const planActions = (i: PolicyInput) => plan(i).actions;
 
 describe('planActions', () => {
   it('does nothing while every server is under the limits', () => {
@@ -63,5 +71,77 @@ describe('planActions', () => {
   it('ignores servers that are not ready', () => {
     expect(planActions(input([server('a', 5000, { status: 'draining' }), server('b', 10)]))).toEqual([]);
     expect(planActions(input([server('a', 5000, { status: 'starting' })]))).toEqual([]);
+  });
+});
+
+describe('planActions scale-down', () => {
+  // spawnWritesPerSec 1000: the low-water mark is 500 writes/s on every remaining server.
+  const idle = () => [server('a', 100, { clients: 30 }), server('b', 20, { clients: 5 }), server('c', 60, { clients: 10 })];
+  /** Calm for 31 s, last spawn 60 s ago. */
+  const long = { calmSince: 69_000, lastSpawnAt: 40_000 };
+
+  it('drains the least-loaded managed server once the fleet has fit on one fewer for SCALE_DOWN_AFTER_MS', () => {
+    expect(plan(input(idle(), long))).toEqual({
+      actions: [
+        {
+          type: 'drain',
+          id: 'b',
+          reason: 'scale-down: fleet load 180 writes/s, 45 clients fits on 2 servers under 50% of SPAWN_WRITES_PER_SEC for 31.0 s',
+        },
+      ],
+      calmSince: undefined,
+    });
+  });
+
+  it('starts the window the first time the fleet fits, and keeps it while it still does', () => {
+    expect(plan(input(idle()))).toEqual({ actions: [], calmSince: 100_000 });
+    expect(plan(input(idle(), { calmSince: 80_000 }))).toEqual({ actions: [], calmSince: 80_000 });
+  });
+
+  it.each([
+    { name: 'before the window has passed', calmSince: 70_001, lastSpawnAt: 40_000 },
+    { name: 'within SCALE_DOWN_AFTER_MS of the last spawn', calmSince: 69_000, lastSpawnAt: 80_000 },
+  ])('waits, keeping the window, $name', ({ calmSince, lastSpawnAt }) => {
+    expect(plan(input(idle(), { calmSince, lastSpawnAt }))).toEqual({ actions: [], calmSince });
+  });
+
+  it.each([
+    { name: 'at FLEET_MIN', over: { fleetMin: 3 }, servers: idle() },
+    { name: 'while a server is starting', over: { startingCount: 1 }, servers: [...idle(), server('d', 0, { status: 'starting' })] },
+    { name: 'while a server is draining', over: {}, servers: [...idle(), server('d', 0, { status: 'draining' })] },
+    {
+      name: 'when a remaining server would pass the low-water mark',
+      over: {},
+      servers: [server('a', 300), server('b', 250)],
+    },
+    { name: 'when a remaining server is at the low-water mark already', over: {}, servers: [server('a', 500), server('b', 10), server('c', 10)] },
+    { name: 'when a server lags', over: {}, servers: [...idle(), server('d', 0, { eventLoopMs: [40, 40, 40] })] },
+    { name: 'when only one managed server is ready beside remote ones', over: {}, servers: [server('a', 0), server('r1', 0, { managed: false }), server('r2', 0, { managed: false })] },
+  ])('does not drain $name', ({ over, servers }) => {
+    const result = plan(input(servers, { ...long, ...over }));
+    expect(result.actions.filter((a) => a.type === 'drain')).toEqual([]);
+    expect(result.calmSince).toBeUndefined();
+  });
+
+  it('never drains a remote server, even the least-loaded one', () => {
+    const servers = [server('r', 0, { clients: 0, managed: false }), server('a', 50, { clients: 20 }), server('b', 30, { clients: 40 })];
+    expect(planActions(input(servers, long))).toEqual([expect.objectContaining({ type: 'drain', id: 'b' })]);
+  });
+
+  it('picks the least-loaded managed server, then the one with fewer clients', () => {
+    expect(planActions(input([server('a', 10, { clients: 9 }), server('b', 10, { clients: 3 }), server('c', 200)], long))).toEqual([
+      expect.objectContaining({ type: 'drain', id: 'b' }),
+    ]);
+  });
+
+  it('drains down to FLEET_MIN one server at a time', () => {
+    const actions = planActions(input([server('a', 0), server('b', 0), server('c', 0), server('d', 0)], long));
+    expect(actions.filter((a) => a.type === 'drain')).toHaveLength(1);
+  });
+
+  it('counts a remote server as room for the load, so a managed one can go', () => {
+    expect(planActions(input([server('a', 200), server('r', 100, { managed: false })], { ...long, fleetMin: 0 }))).toEqual([
+      expect.objectContaining({ type: 'drain', id: 'a' }),
+    ]);
   });
 });
