@@ -1,7 +1,7 @@
 // `npm run bench`: reads flags, starts a private Redis, runs every scenario against each target in turn, prints and keeps the figures.
 import { createClient } from 'redis';
 import { appendResults, formatTable, machine, ratios, type BenchRecord } from './report.js';
-import { startBenchRedis, type BenchRedis } from './redis-launcher.js';
+import { startRedisServer, type RedisServer } from '@chatfleet/redis-server';
 import {
   SCENARIOS,
   fullScenarios,
@@ -119,7 +119,7 @@ async function runBench(flags: Flags, log: (line: string) => void): Promise<Benc
   };
   const targets = flags.only !== undefined ? [flags.only] : [...TARGETS];
   const live = new Set<ServerProcess>();
-  let redis: BenchRedis | undefined;
+  let redis: RedisServer | undefined;
   const killEverything = (): void => {
     for (const server of live) server.killNow();
     redis?.killNow();
@@ -134,7 +134,8 @@ async function runBench(flags: Flags, log: (line: string) => void): Promise<Benc
   process.once('exit', killEverything);
 
   const records: BenchRecord[] = [];
-  redis = await startBenchRedis();
+  // Up to 5000 idle clients plus the servers' own connections.
+  redis = await startRedisServer({ args: ['--maxclients', '10000'] });
   const admin = createClient({ url: redis.url });
   admin.on('error', (error: unknown) => log(`bench redis client error: ${String(error)}`));
   try {

@@ -1,6 +1,5 @@
 // Finds the Redis to use at start-up: REDIS_URL, else a local one on 6379, else a private redis-server child.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { startRedisServer } from '@chatfleet/redis-server';
 import { createClient } from 'redis';
 import type { BalancerConfig } from '../config.js';
 import type { Logger } from '../log.js';
@@ -75,87 +74,22 @@ export async function resolveRedis(config: BalancerConfig, log: Logger, redisSer
   return startPrivateRedis(config, log, redisServerBin);
 }
 
-async function startPrivateRedis(config: BalancerConfig, log: Logger, bin: string): Promise<ResolvedRedis> {
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    try {
-      const child = await launch(bin, port);
-      log.info({ port, pid: child.pid }, 'started a private redis-server');
-      return { url: `redis://127.0.0.1:${port}`, source: 'private', stop: stopper(child) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new RedisUnavailableError(INSTALL_REDIS_HELP.replace('{probe}', redactUrl(config.REDIS_PROBE_URL)));
-      }
-      lastError = error;
-    }
-  }
-  throw new RedisUnavailableError(`could not start a private redis-server: ${(lastError as Error).message}`);
-}
-
 /**
- * Starts redis-server in its own process group (detached) so that Ctrl-C,
- * which signals the whole foreground group, does not kill it before the
- * balancer has removed the fleet's keys; the balancer stops it last.
+ * Starts a private redis-server in its own process group (detached) so that
+ * Ctrl-C, which signals the whole foreground group, does not kill it before
+ * the balancer has removed the fleet's keys; the balancer stops it last.
  */
-function launch(bin: string, port: number): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`redis-server did not start within 10 s: ${output.slice(-300)}`));
-    }, 10_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        child.stdout?.removeAllListeners('data');
-        child.stdout?.resume();
-        resolve(child);
-      }
-    });
-    child.stderr?.resume();
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited with code ${code}: ${output.slice(-300)}`));
-    });
-  });
-}
-
-function stopper(child: ChildProcess): () => Promise<void> {
-  let stopped: Promise<void> | undefined;
-  return () => {
-    stopped ??= new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
-    return stopped;
-  };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+async function startPrivateRedis(config: BalancerConfig, log: Logger, bin: string): Promise<ResolvedRedis> {
+  try {
+    const server = await startRedisServer({ bin, detached: true });
+    log.info({ port: server.port, pid: server.pid }, 'started a private redis-server');
+    return { url: server.url, source: 'private', stop: server.stop };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new RedisUnavailableError(INSTALL_REDIS_HELP.replace('{probe}', redactUrl(config.REDIS_PROBE_URL)));
+    }
+    throw new RedisUnavailableError(`could not start a private redis-server: ${(error as Error).message}`);
+  }
 }
 
 /** Hides a password in a Redis URL for logs and messages. */

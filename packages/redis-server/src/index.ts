@@ -1,0 +1,113 @@
+// Starts a private redis-server on a free loopback port, with nothing kept on disk, and stops it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/** A running private redis-server. */
+export interface RedisServer {
+  /** `redis://127.0.0.1:<port>` */
+  url: string;
+  port: number;
+  pid: number;
+  process: ChildProcess;
+  /** Stops the server: SIGTERM, then SIGKILL after 3 s. Idempotent. */
+  stop(): Promise<void>;
+  /** Kills at once; for exit handlers, where nothing can be awaited. */
+  killNow(): void;
+}
+
+export interface RedisServerOptions {
+  /** The program to run; default `redis-server` from PATH. */
+  bin?: string;
+  /** More command-line arguments, e.g. `['--maxclients', '10000']`. */
+  args?: readonly string[];
+  /**
+   * Start it in its own process group, so that Ctrl-C (which signals the whole
+   * foreground group) does not stop it before its owner is done with it.
+   */
+  detached?: boolean;
+  /** How long to wait for "Ready to accept connections"; default 10 s. */
+  readyTimeoutMs?: number;
+}
+
+/** Finds a port that was free a moment ago by binding port 0. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts redis-server on a free port. Retries a few times when the probed
+ * port was taken between the probe and the bind; a missing program fails at
+ * once with the spawn error (`code` ENOENT) so callers can say how to install it.
+ */
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      return await launch(await freePort(), options);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw error;
+      lastError = error;
+    }
+  }
+  throw lastError instanceof Error ? lastError : new Error(String(lastError));
+}
+
+function launch(port: number, options: RedisServerOptions): Promise<RedisServer> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(options.args ?? [])];
+  const child = spawn(options.bin ?? 'redis-server', args, {
+    detached: options.detached ?? false,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= new Promise<void>((resolve) => {
+      if (exited()) return resolve();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+    return stopped;
+  };
+  const killNow = (): void => {
+    if (!exited()) child.kill('SIGKILL');
+  };
+  const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => {
+      killNow();
+      reject(new Error(`redis-server on port ${port} did not start in ${readyTimeoutMs} ms: ${output.slice(-500)}`));
+    }, readyTimeoutMs);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        child.stdout?.removeAllListeners('data');
+        child.stdout?.resume();
+        resolve({ url: `redis://127.0.0.1:${port}`, port, pid: child.pid ?? 0, process: child, stop, killNow });
+      }
+    });
+    child.stderr?.resume();
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server on port ${port} exited with code ${code}: ${output.slice(-500)}`));
+    });
+  });
+}
