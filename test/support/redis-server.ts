@@ -11,6 +11,15 @@ export function startTestRedis(extraArgs: string[] = []): Promise<TestRedis> {
   return startRedisServer({ args: extraArgs });
 }
 
+/**
+ * Starts a new, empty redis-server on `port`, e.g. where a stopped one was: as
+ * a Redis without persistence comes back after a crash, its reconnecting
+ * clients find none of the keys they wrote before.
+ */
+export function startTestRedisOnPort(port: number, extraArgs: string[] = []): Promise<TestRedis> {
+  return startRedisServer({ port, args: extraArgs });
+}
+
 /** A key prefix no other test uses. */
 export function uniquePrefix(label: string): string {
   return `t-${label}-${process.pid}-${Math.random().toString(36).slice(2, 8)}:`;

@@ -9,6 +9,8 @@ export const ErrorCode = {
   rateLimited: 'rate_limited',
   forbidden: 'forbidden',
   tooMany: 'too_many',
+  /** The server could not reach Redis: the chat or direct message was NOT sent; send it again later. */
+  unavailable: 'unavailable',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -15,7 +15,7 @@ export interface RedisKeys {
   readonly serversEventLoop: string;
   /** Sorted set; member = server id, score = room messages fanned out to local sockets in the last second. */
   readonly serversFanout: string;
-  /** Sorted set; member = room id, score = connections in the room across the fleet. Each server adds its local change once a second (ZINCRBY); the balancer subtracts a dead server's share. */
+  /** Sorted set; member = room id, score = connections in the room across the fleet. Each server moves it once a second by the change of its `server:{id}:rooms` share (ROOM_SHARES_SCRIPT, so it heals after a lost write or an emptied Redis); the balancer subtracts a dead server's share. */
   readonly roomsClients: string;
   /** Sorted set; member = room id, score = messages ever sent to the room (ZINCRBY by the publishing server). */
   readonly roomsCumulativeMessages: string;
@@ -23,7 +23,7 @@ export interface RedisKeys {
   readonly roomsCumulativeSocketWrites: string;
   /** Hash of one server: id, url, pid, host, startedAt, heartbeat (ms epoch), status, rssBytes, heapUsedBytes, clients. Written once a second by the server; removed by it on exit, or by the balancer when the heartbeat is stale. */
   server(id: string): string;
-  /** Hash; field = room id, value = this server's local connections in it. Replaced once a second; gives room affinity. */
+  /** Hash; field = room id, value = this server's local connections in it. Replaced once a second (ROOM_SHARES_SCRIPT); gives room affinity. */
   serverRooms(id: string): string;
   /** Hash; field = `${chatId} ${userId}`, value = this server's connections of that user in that room. Lets the balancer undo a dead server's share of `presence`. */
   serverPresence(id: string): string;

@@ -7,10 +7,14 @@ import {
   PRESENCE_DELTA_SCRIPT,
   PUBLISH_CHAT_SCRIPT,
   REMOVE_SERVER_SCRIPT,
+  ROOM_SHARES_SCRIPT,
+  SYNC_SHARES_SCRIPT,
   onlineDeltaArgs,
   presenceDeltaArgs,
   publishChatArgs,
   removeServerArgs,
+  roomSharesArgs,
+  syncSharesArgs,
 } from './scripts.js';
 import { chatFrameId, encodeChatFrameTail, joinChatFrame, parseServerFrame } from './server-frames.js';
 
@@ -91,5 +95,44 @@ describe('Lua scripts on a real Redis', () => {
     expect(await client.eval(PRESENCE_DELTA_SCRIPT, args(-1))).toBe(1);
     expect(await client.eval(PRESENCE_DELTA_SCRIPT, args(-1))).toBe(0);
     expect(await client.exists([keys.presence('r'), keys.serverPresence('s1')])).toBe(0);
+  });
+
+  it('moves chat-rooms:clients by the change of a server room share, and heals after Redis lost it', async () => {
+    const keys = redisKeys(uniquePrefix('shares'));
+    const write = (server: string, counts: Record<string, number>) =>
+      client.eval(ROOM_SHARES_SCRIPT, roomSharesArgs(keys, server, new Map(Object.entries(counts))));
+    await write('s1', { a: 2, b: 1 });
+    await write('s2', { a: 1 });
+    await write('s1', { a: 3 });
+    expect(await client.zRangeWithScores(keys.roomsClients, 0, -1)).toEqual([{ value: 'a', score: 4 }]);
+    expect(await client.hGetAll(keys.serverRooms('s1'))).toEqual({ a: '3' });
+    // Redis comes back empty: the next writes put the full shares back, not deltas.
+    await client.del([keys.roomsClients, keys.serverRooms('s1'), keys.serverRooms('s2')]);
+    await write('s1', { a: 3 });
+    await write('s2', { a: 1 });
+    await write('s2', { a: 1 });
+    expect(await client.zScore(keys.roomsClients, 'a')).toBe(4);
+    await write('s1', {});
+    await write('s2', {});
+    expect(await client.exists([keys.roomsClients, keys.serverRooms('s1'), keys.serverRooms('s2')])).toBe(0);
+  });
+
+  it('resets a server share of presence and users online to its local state and reports who came and went', async () => {
+    const keys = redisKeys(uniquePrefix('sync'));
+    const sync = (server: string, presence: Record<string, number>, users: Record<string, number>) =>
+      client.eval(SYNC_SHARES_SCRIPT, syncSharesArgs(keys, server, new Map(Object.entries(presence)), new Map(Object.entries(users))));
+    // s2 already counts bob in r; s1 syncs into an otherwise empty Redis.
+    await client.eval(PRESENCE_DELTA_SCRIPT, presenceDeltaArgs(keys, 's2', 'r', 'bob', 1));
+    await client.eval(ONLINE_DELTA_SCRIPT, onlineDeltaArgs(keys, 's2', 'bob', 1));
+    expect(await sync('s1', { 'r alice': 1, 'r bob': 1 }, { alice: 1, bob: 1 })).toEqual([['alice'], []]);
+    expect(await client.hGetAll(keys.presence('r'))).toEqual({ alice: '1', bob: '2' });
+    expect(await client.hGetAll(keys.usersOnline)).toEqual({ alice: '1', bob: '2' });
+    // The same state again changes nothing; then alice is gone locally.
+    expect(await sync('s1', { 'r alice': 1, 'r bob': 1 }, { alice: 1, bob: 1 })).toEqual([[], []]);
+    expect(await sync('s1', { 'r bob': 1 }, { bob: 1 })).toEqual([[], ['alice']]);
+    expect(await client.hGetAll(keys.presence('r'))).toEqual({ bob: '2' });
+    expect(await client.hGetAll(keys.usersOnline)).toEqual({ bob: '2' });
+    expect(await client.hGetAll(keys.serverPresence('s1'))).toEqual({ 'r bob': '1' });
+    expect(await client.hGetAll(keys.serverUsers('s1'))).toEqual({ bob: '1' });
   });
 });

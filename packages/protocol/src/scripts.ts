@@ -72,6 +72,108 @@ export function onlineDeltaArgs(keys: RedisKeys, serverId: string, userId: strin
 }
 
 /**
+ * Writes a server's room shares: sets `server:{id}:rooms` to the given local
+ * connection counts and moves `chat-rooms:clients` by the difference from what
+ * that hash held before, dropping rooms that reach zero. The difference is
+ * taken inside Redis, not from what the server remembers writing, so a write
+ * that was lost, or a Redis that came back empty, heals on the next write.
+ * Runs inside the server's once-a-second MULTI (with EVAL: no NOSCRIPT there).
+ *
+ * KEYS: server rooms hash, chat-rooms:clients. ARGV: room, count, room, count, ...
+ */
+export const ROOM_SHARES_SCRIPT = `
+local delta = {}
+local old = redis.call('HGETALL', KEYS[1])
+for i = 1, #old, 2 do delta[old[i]] = -tonumber(old[i + 1]) end
+redis.call('DEL', KEYS[1])
+for i = 1, #ARGV, 2 do
+  delta[ARGV[i]] = (delta[ARGV[i]] or 0) + tonumber(ARGV[i + 1])
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+for room, d in pairs(delta) do
+  if d ~= 0 then
+    local left = tonumber(redis.call('ZINCRBY', KEYS[2], d, room))
+    if left <= 0 then redis.call('ZREM', KEYS[2], room) end
+  end
+end
+return 0
+`;
+
+/** KEYS and ARGV for ROOM_SHARES_SCRIPT; `counts` = room -> local connections. */
+export function roomSharesArgs(keys: RedisKeys, serverId: string, counts: ReadonlyMap<string, number>) {
+  const args: string[] = [];
+  for (const [chatId, count] of counts) if (count > 0) args.push(chatId, String(count));
+  return { keys: [keys.serverRooms(serverId), keys.roomsClients], arguments: args };
+}
+
+/**
+ * Resets a server's share of room presence and users online to what it holds
+ * locally: `server:{id}:presence` and `server:{id}:users` become the given
+ * counts, and `presence:{room}` / `users:online` move by the difference from
+ * what those hashes held (fields reaching zero are dropped). A server runs it
+ * after its Redis connection comes back, so that a Redis that lost its data
+ * (restarted without persistence) learns again who is where.
+ *
+ * KEYS: server presence hash, server users hash, users:online.
+ * ARGV: fleet prefix, number of presence pairs P, then P pairs
+ *       (`${chatId} ${userId}`, count), then pairs (user id, count).
+ * Returns { users now online that were not, users now offline that were }.
+ */
+export const SYNC_SHARES_SCRIPT = `
+local function bump(key, field, d)
+  local left = redis.call('HINCRBY', key, field, d)
+  if left <= 0 then redis.call('HDEL', key, field) end
+  return left
+end
+local function sync(share, from, to, apply)
+  local diff = {}
+  local old = redis.call('HGETALL', share)
+  for i = 1, #old, 2 do diff[old[i]] = -tonumber(old[i + 1]) end
+  redis.call('DEL', share)
+  for i = from, to, 2 do
+    diff[ARGV[i]] = (diff[ARGV[i]] or 0) + tonumber(ARGV[i + 1])
+    redis.call('HSET', share, ARGV[i], ARGV[i + 1])
+  end
+  for field, d in pairs(diff) do
+    if d ~= 0 then apply(field, d) end
+  end
+end
+local split = 3 + 2 * tonumber(ARGV[2])
+sync(KEYS[1], 3, split - 1, function(field, d)
+  local sep = string.find(field, ' ', 1, true)
+  if sep then bump(ARGV[1] .. 'presence:' .. string.sub(field, 1, sep - 1), string.sub(field, sep + 1), d) end
+end)
+local online, offline = {}, {}
+sync(KEYS[2], split, #ARGV, function(user, d)
+  local left = bump(KEYS[3], user, d)
+  if d > 0 and left == d then table.insert(online, user) end
+  if d < 0 and left <= 0 then table.insert(offline, user) end
+end)
+return { online, offline }
+`;
+
+/**
+ * KEYS and ARGV for SYNC_SHARES_SCRIPT. `presence` = `${chatId} ${userId}` ->
+ * this server's connections of that user in that room; `users` = user id ->
+ * this server's connections of that user.
+ */
+export function syncSharesArgs(
+  keys: RedisKeys,
+  serverId: string,
+  presence: ReadonlyMap<string, number>,
+  users: ReadonlyMap<string, number>,
+) {
+  const pairs: string[] = [];
+  for (const [field, count] of presence) if (count > 0) pairs.push(field, String(count));
+  const userPairs: string[] = [];
+  for (const [userId, count] of users) if (count > 0) userPairs.push(userId, String(count));
+  return {
+    keys: [keys.serverPresence(serverId), keys.serverUsers(serverId), keys.usersOnline],
+    arguments: [keys.prefix, String(pairs.length / 2), ...pairs, ...userPairs],
+  };
+}
+
+/**
  * Removes one server from the fleet's Redis structures: its hashes, its
  * members of the `servers:*` sorted sets, and its share of the room client
  * counts, room presence and users online. A server runs it on a clean exit;

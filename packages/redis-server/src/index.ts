@@ -27,6 +27,11 @@ export interface RedisServerOptions {
   detached?: boolean;
   /** How long to wait for "Ready to accept connections"; default 10 s. */
   readyTimeoutMs?: number;
+  /**
+   * Listen on this port instead of a free one (no retries): e.g. to bring a
+   * Redis back where its clients will reconnect after an outage.
+   */
+  port?: number;
 }
 
 /** Finds a port that was free a moment ago by binding port 0. */
@@ -47,8 +52,10 @@ export function freePort(): Promise<number> {
  * Starts redis-server on a free port. Retries a few times when the probed
  * port was taken between the probe and the bind; a missing program fails at
  * once with the spawn error (`code` ENOENT) so callers can say how to install it.
+ * With `options.port` it binds that port and fails if it is taken.
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  if (options.port !== undefined) return launch(options.port, options);
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     try {

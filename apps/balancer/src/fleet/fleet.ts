@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import type { Reading } from '../load/metrics-reader.js';
 import { planActions, type PolicyServer } from '../load/policy.js';
 import { last } from '../load/history.js';
+import { heartbeatStale, withinRecovery } from '../load/liveness.js';
 import { leastLoaded } from '../load/selection.js';
 import type { RedisClient } from '../redis/client.js';
 import { ChatServerChild } from './child-process.js';
@@ -433,7 +434,11 @@ export class Fleet {
     if (this.stopping) return;
     const now = reading.at;
     const timeout = this.options.config.HEARTBEAT_TIMEOUT_MS;
-    const stale = (heartbeat: number | undefined) => heartbeat !== undefined && now - heartbeat > timeout;
+    // A Redis outage stales every heartbeat at once; only time since the balancer's reads are steady
+    // again counts (load/liveness.ts), so healthy servers are not evicted for Redis's absence.
+    const stale = (heartbeat: number | undefined) => heartbeatStale(heartbeat, now, reading.steadySince, timeout);
+    // Redis may have come back empty: keys missing right after that are not yet a server gone.
+    const recovering = withinRecovery(now, reading.steadySince, timeout);
 
     for (const record of this.list()) {
       if (record.status === 'gone') continue;
@@ -446,6 +451,7 @@ export class Fleet {
         if (record.status === 'ready' && stale(record.heartbeat)) this.evict(record, now);
         continue;
       }
+      if (hash === undefined && recovering) continue;
       if (hash === undefined || stale(hash.heartbeat)) {
         this.remoteGone(record, hash === undefined ? 'left (its keys are gone)' : `heartbeat stale for ${now - hash.heartbeat} ms`);
         continue;

@@ -26,6 +26,12 @@ export interface Reading {
   listed: string[];
   /** Hashes of listed and known servers; absent when the hash does not exist. */
   hashes: Map<string, ServerHash>;
+  /**
+   * Since when (ms epoch) the balancer's reads have been succeeding without a
+   * break: its start, or the end of the last Redis outage or stall. Heartbeats
+   * are judged only over the time after it (see load/liveness.ts).
+   */
+  steadySince: number;
 }
 
 interface ServerTrack {
@@ -60,6 +66,12 @@ export class MetricsReader {
   private lastReadAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
+  private steadySince = Date.now();
+  /** Set when Redis was unreachable or stalled since the last good read. */
+  private interrupted = false;
+  private readonly onReconnecting = (): void => {
+    this.interrupted = true;
+  };
 
   constructor(
     private readonly redis: RedisClient,
@@ -70,6 +82,8 @@ export class MetricsReader {
   /** Starts reading every `intervalMs`. */
   start(): void {
     if (this.timer !== undefined) return;
+    this.steadySince = Date.now();
+    this.redis.on('reconnecting', this.onReconnecting);
     this.timer = setInterval(() => this.tick(), this.options.intervalMs);
     this.tick();
   }
@@ -78,6 +92,7 @@ export class MetricsReader {
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    this.redis.off('reconnecting', this.onReconnecting);
     await this.inFlight;
   }
 
@@ -98,9 +113,26 @@ export class MetricsReader {
 
   private tick(): void {
     if (this.inFlight !== undefined) return; // a slow Redis must not pile reads up
-    this.inFlight = this.readOnce(Date.now())
-      .then((reading) => this.options.onReading(reading))
-      .catch((error: unknown) => this.options.log.warn({ err: error }, 'metrics read failed'))
+    const startedAt = Date.now();
+    if (!this.redis.isReady) this.interrupted = true;
+    this.inFlight = this.readOnce(startedAt)
+      .then((reading) => {
+        // A read that failed, found the connection down, saw it reconnect, or took longer than
+        // an interval (a stalled Redis answers late without dropping the connection) ends the
+        // steady period; the first good read after it starts a new one.
+        const doneAt = Date.now();
+        if (this.interrupted || doneAt - startedAt > this.options.intervalMs) {
+          this.interrupted = false;
+          this.steadySince = doneAt;
+          this.options.log.info({ readMs: doneAt - startedAt }, 'Redis answers again: heartbeats are judged from now on');
+        }
+        reading.steadySince = this.steadySince;
+        this.options.onReading(reading);
+      })
+      .catch((error: unknown) => {
+        this.interrupted = true;
+        this.options.log.warn({ err: error }, 'metrics read failed');
+      })
       .finally(() => {
         this.inFlight = undefined;
       });
@@ -163,7 +195,7 @@ export class MetricsReader {
     pushCapped(this.provisions, this.provisionsThisSecond);
     this.provisionsThisSecond = 0;
     this.pending.clear();
-    return { at: now, listed, hashes };
+    return { at: now, listed, hashes, steadySince: this.steadySince };
   }
 
   private readRooms(
