@@ -22,6 +22,7 @@ import { createLogger, type Logger } from './log.js';
 import { LuaScript, type Redis } from './lua.js';
 import { MetricsWriter } from './metrics.js';
 import { presenceDelta, Rooms } from './rooms.js';
+import { RedisRecovery } from './recovery.js';
 import { onlineDelta, Users } from './users.js';
 
 export type { ChatServerConfig } from './config.js';
@@ -46,6 +47,8 @@ export interface ChatServerDeps {
 }
 
 const removeServer = new LuaScript(REMOVE_SERVER_SCRIPT);
+/** Every script the server runs by SHA: loaded at start and again after each reconnect. */
+const SCRIPTS = [publishChat, removeServer, presenceDelta, onlineDelta];
 
 /** Starts a chat server; resolves once it listens, Redis is connected, commands are subscribed and metrics written. */
 export async function startChatServer(config: ChatServerConfig, deps: ChatServerDeps = {}): Promise<ChatServer> {
@@ -95,6 +98,7 @@ class ChatServerCore implements ConnectionHost {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly metrics: MetricsWriter;
+  private readonly recovery: RedisRecovery;
   private readonly burst: number;
   private readonly startedAt = Date.now();
   private draining = false;
@@ -140,6 +144,15 @@ class ChatServerCore implements ConnectionHost {
       startedAt: this.startedAt,
       managed: config.managed,
     });
+    const core = this;
+    this.recovery = new RedisRecovery(redis, this.keys, config.serverId, log, SCRIPTS, {
+      connections: this.connections,
+      publishStatus: (userId, online) => this.users.publishStatus(userId, online),
+      writeMetricsNow: () => this.tickMetrics(),
+      get draining() {
+        return core.draining;
+      },
+    });
   }
 
   async start(): Promise<void> {
@@ -156,19 +169,20 @@ class ChatServerCore implements ConnectionHost {
     this.url = `ws://${formatHost(this.config.publicHost)}:${port}/`;
     this.metrics.identity.url = this.url;
     // Load the scripts so EVALSHA hits from the first frame on.
-    await Promise.all([publishChat, removeServer, presenceDelta, onlineDelta].map((script) => this.redis.scriptLoad(script.source)));
+    await Promise.all(SCRIPTS.map((script) => this.redis.scriptLoad(script.source)));
     await this.subscriber.subscribe(this.keys.serverCommands(this.config.serverId), this.commandsListener);
     await this.writeMetrics();
     this.metricsTimer = setInterval(() => this.tickMetrics(), this.config.metricsIntervalMs);
     this.pingTimer = setInterval(() => this.pingAll(), this.config.pingIntervalMs);
     this.started = true;
+    this.recovery.start();
     this.log.info({ url: this.url, managed: this.config.managed }, 'chat server ready');
   }
 
   // ---- connections ---------------------------------------------------------------------------
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySocket);
     if (this.draining) return refuse(socket, 503, 'Service Unavailable');
     const origins = this.config.allowedOrigins;
     const origin = req.headers.origin;
@@ -376,6 +390,7 @@ class ChatServerCore implements ConnectionHost {
 
     clearInterval(this.metricsTimer);
     clearInterval(this.pingTimer);
+    await this.recovery.stop();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     if (this.metricsWrite !== undefined) await this.metricsWrite;
@@ -423,6 +438,11 @@ class ChatServerCore implements ConnectionHost {
       return undefined;
     }
   }
+}
+
+/** The socket's error listener before and after the upgrade; one function for all sockets, no closure per connection. */
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 function refuse(socket: Duplex, status: number, text: string): void {

@@ -35,6 +35,7 @@ const shape = {
   HEARTBEAT_TIMEOUT_MS: intVar(3000, 10, 3_600_000),
   REDIS_CONNECT_TIMEOUT_MS: intVar(5000, 10, 600_000),
   WRITE_BATCH_MS: intVar(0, 0, 1000),
+  PUBLISH_QUEUE_LIMIT: intVar(5000, 1, 1_000_000),
   LOG_LEVEL: stringVar('info', LOG_LEVEL_PATTERN, 'one of fatal, error, warn, info, debug, trace, silent'),
 };
 
@@ -70,6 +71,14 @@ export interface ChatServerConfig {
    * of the current event-loop turn; more trades latency for fewer system calls.
    */
   writeBatchMs: number;
+  /**
+   * Chat publishes waiting for Redis at most; past it a chat is refused with
+   * `rate_limited` instead of queued, so a server that outruns its Redis
+   * connection never builds a queue that node-redis times out 5 s later.
+   * The default is about a second of what one server can fan out: enough to
+   * ride out a stall of the event loop, far from that timeout.
+   */
+  publishQueueLimit: number;
   logLevel: string;
   /** True when a balancer forked this process (IPC parent); written as `managed` in the server hash. */
   managed: boolean;
@@ -104,6 +113,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: { m
     heartbeatTimeoutMs: raw.HEARTBEAT_TIMEOUT_MS,
     redisConnectTimeoutMs: raw.REDIS_CONNECT_TIMEOUT_MS,
     writeBatchMs: raw.WRITE_BATCH_MS,
+    publishQueueLimit: raw.PUBLISH_QUEUE_LIMIT,
     logLevel: raw.LOG_LEVEL,
     managed: options.managed ?? false,
   };

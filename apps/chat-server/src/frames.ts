@@ -24,6 +24,15 @@ export const publishChat = new LuaScript(PUBLISH_CHAT_SCRIPT);
 
 /** Turns client frames into room, user and Redis actions. */
 export class FrameHandler {
+  /** Chat publishes sent to Redis and not answered yet. */
+  private publishing = 0;
+  /** Frame failures since the last one logged; logged at most once a second so a Redis stall cannot flood the log. */
+  private failures = 0;
+  private failureLoggedAt = 0;
+  /** Chats refused as busy since the last such log line (at most one a second). */
+  private refused = 0;
+  private refusedLoggedAt = 0;
+
   constructor(
     private readonly config: ChatServerConfig,
     private readonly log: Logger,
@@ -56,12 +65,37 @@ export class FrameHandler {
       connection.sendError(parsed.code, parsed.message);
       return;
     }
-    this.handleFrame(connection, parsed.frame).catch((err: unknown) => {
-      this.log.warn({ err, type: parsed.frame.type, userId: connection.userId }, 'frame handling failed');
-    });
+    this.handleFrame(connection, parsed.frame).catch((err: unknown) => this.onFailure(err, parsed.frame.type, connection));
+  }
+
+  private onFailure(err: unknown, type: string, connection: Connection): void {
+    // Every step that can fail here is a Redis call: the client must learn that its frame had no effect.
+    connection.sendError(ErrorCode.unavailable, `${type} failed: the server could not reach Redis; nothing was done, retry later`);
+    this.failures += 1;
+    const now = Date.now();
+    if (now - this.failureLoggedAt < 1000) return;
+    this.failureLoggedAt = now;
+    this.log.warn({ err, type, userId: connection.userId, failures: this.failures }, 'frame handling failed');
+    this.failures = 0;
+  }
+
+  private onBusy(): void {
+    this.refused += 1;
+    const now = Date.now();
+    if (now - this.refusedLoggedAt < 1000) return;
+    this.refusedLoggedAt = now;
+    this.log.warn({ refused: this.refused, waiting: this.publishing }, 'publish queue full: refusing chats');
+    this.refused = 0;
   }
 
   private async handleFrame(connection: Connection, frame: ClientFrame): Promise<void> {
+    // While Redis is unreachable, refuse at once rather than queue: a queued publish would only time out
+    // (or arrive late, after clients stopped waiting), and a busy client would pile publishes up meanwhile.
+    if (frame.type !== 'leave' && !this.redis.isReady) {
+      const what = 'clientId' in frame.payload && frame.payload.clientId !== undefined ? ` (clientId ${frame.payload.clientId})` : '';
+      connection.sendError(ErrorCode.unavailable, `${frame.type}${what} not done: the server cannot reach Redis right now; retry later`);
+      return;
+    }
     switch (frame.type) {
       case 'register': {
         const { chatId, since } = frame.payload;
@@ -97,6 +131,11 @@ export class FrameHandler {
           connection.sendError(ErrorCode.notRegistered, `not in room "${chatId}"`);
           return;
         }
+        if (this.publishing >= this.config.publishQueueLimit) {
+          connection.sendError(ErrorCode.rateLimited, 'server busy: the message was not sent, retry later');
+          this.onBusy();
+          return;
+        }
         const tail = encodeChatFrameTail({
           chatId,
           from: connection.userId,
@@ -104,7 +143,13 @@ export class FrameHandler {
           ts: Date.now(),
           ...(clientId === undefined ? {} : { clientId }),
         });
-        const id = String(await publishChat.run(this.redis, publishChatArgs(this.keys, chatId, tail, this.config.historyLimit)));
+        this.publishing += 1;
+        let id: string;
+        try {
+          id = String(await publishChat.run(this.redis, publishChatArgs(this.keys, chatId, tail, this.config.historyLimit)));
+        } finally {
+          this.publishing -= 1;
+        }
         connection.send(encodeServerFrame('ack', clientId === undefined ? { id } : { clientId, id }));
         return;
       }

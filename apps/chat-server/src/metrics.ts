@@ -1,6 +1,6 @@
 // The once-a-second metrics write: one MULTI with the server's sorted-set scores, its hash, and its room shares.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { RedisKeys } from '@chatfleet/protocol';
+import { ROOM_SHARES_SCRIPT, roomSharesArgs, type RedisKeys } from '@chatfleet/protocol';
 import type { Redis } from './lua.js';
 import type { RoomFigures } from './rooms.js';
 
@@ -23,16 +23,17 @@ export interface Figures {
   rooms: RoomFigures;
 }
 
-/**
- * Writes the server's metrics. Keeps what it last reported per room so that
- * `chat-rooms:clients` moves by deltas and `server:{id}:rooms` always holds
- * exactly this server's contribution.
- */
 /** How often the event-loop sampler ticks, ms. */
 const LOOP_SAMPLE_MS = 10;
 
+/**
+ * Writes the server's metrics. `server:{id}:rooms` always holds exactly this
+ * server's contribution to `chat-rooms:clients`: ROOM_SHARES_SCRIPT moves the
+ * sorted set by the difference from that hash inside Redis, so nothing here
+ * remembers what was written, and a lost write or an emptied Redis (restarted
+ * without persistence) is made good by the next write.
+ */
 export class MetricsWriter {
-  private reported = new Map<string, number>();
   private readonly loopDelay: IntervalHistogram;
 
   constructor(
@@ -54,7 +55,7 @@ export class MetricsWriter {
     return Number.isFinite(p99) ? Math.max(0, Math.round(p99 * 100) / 100) : 0;
   }
 
-  /** One MULTI with everything; on failure the room deltas stay unreported and are sent next time. */
+  /** One MULTI with everything; a failed write is simply superseded by the next one. */
   async write(figures: Figures): Promise<void> {
     const { id } = this.identity;
     const keys = this.keys;
@@ -78,43 +79,16 @@ export class MetricsWriter {
       heapUsedBytes: String(memory.heapUsed),
       clients: String(figures.clients),
     });
-    const roomsKey = keys.serverRooms(id);
-    multi.del(roomsKey);
-    const counts = figures.rooms.counts;
-    if (counts.size > 0) {
-      const fields: Record<string, string> = {};
-      for (const [chatId, count] of counts) fields[chatId] = String(count);
-      multi.hSet(roomsKey, fields);
-    }
-    let dropped = false;
-    for (const [chatId, delta] of roomDeltas(this.reported, counts)) {
-      multi.zIncrBy(keys.roomsClients, delta, chatId);
-      if (delta < 0) dropped = true;
-    }
-    // A room whose fleet-wide count reached zero has no contributor left: drop it.
-    if (dropped) multi.zRemRangeByScore(keys.roomsClients, '-inf', 0);
+    // EVAL, not EVALSHA: inside MULTI a NOSCRIPT (after a Redis restart) would fail the whole write.
+    multi.eval(ROOM_SHARES_SCRIPT, roomSharesArgs(keys, id, figures.rooms.counts));
     for (const [chatId, writes] of figures.rooms.writes) {
       multi.zIncrBy(keys.roomsCumulativeSocketWrites, writes, chatId);
     }
     await multi.exec();
-    this.reported = counts;
   }
 
   /** Stops the event-loop sampler. */
   close(): void {
     this.loopDelay.disable();
   }
-}
-
-/** Per-room changes from what was reported to what is now: entries with a non-zero delta. */
-export function roomDeltas(reported: ReadonlyMap<string, number>, now: ReadonlyMap<string, number>): Map<string, number> {
-  const deltas = new Map<string, number>();
-  for (const [chatId, count] of now) {
-    const delta = count - (reported.get(chatId) ?? 0);
-    if (delta !== 0) deltas.set(chatId, delta);
-  }
-  for (const [chatId, count] of reported) {
-    if (!now.has(chatId) && count !== 0) deltas.set(chatId, -count);
-  }
-  return deltas;
 }

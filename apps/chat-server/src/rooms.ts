@@ -5,6 +5,7 @@ import {
   presenceDeltaArgs,
   PRESENCE_DELTA_SCRIPT,
   type RedisKeys,
+  type ServerPayload,
 } from '@chatfleet/protocol';
 import type { Connection } from './connection.js';
 import type { Logger } from './log.js';
@@ -114,8 +115,7 @@ export class Rooms {
    */
   async join(connection: Connection, chatId: string, since: string | undefined): Promise<void> {
     if (connection.rooms?.has(chatId) === true) {
-      const members = await this.redis.hKeys(this.keys.presence(chatId));
-      connection.send(encodeServerFrame('registered', { chatId, members }));
+      connection.send(encodeServerFrame('registered', await this.registeredPayload(chatId)));
       return;
     }
     (connection.rooms ??= new Set()).add(chatId);
@@ -143,10 +143,11 @@ export class Rooms {
       room.ready,
       presenceDelta.run(this.redis, presenceDeltaArgs(this.keys, this.serverId, chatId, connection.userId, 1)),
     ]);
-    // After the increment, so the member list includes this connection's user.
-    const members = await this.redis.hKeys(this.keys.presence(chatId));
+    // After the increment, so the member list includes this connection's user; after
+    // `room.ready`, so every message newer than `lastId` reaches this connection.
+    const payload = await this.registeredPayload(chatId);
     if (!still()) return;
-    connection.send(encodeServerFrame('registered', { chatId, members }));
+    connection.send(encodeServerFrame('registered', payload));
 
     let floor: string | undefined;
     if (since !== undefined) {
@@ -165,6 +166,16 @@ export class Rooms {
     room.writes += live.length;
     if (floor === undefined || live.length > 0) room.promote(connection);
     else join.floor = floor;
+  }
+
+  /** The `registered` payload: the room's members fleet-wide and the id of its newest history entry. */
+  private async registeredPayload(chatId: string): Promise<ServerPayload<'registered'>> {
+    const [members, newest] = await Promise.all([
+      this.redis.hKeys(this.keys.presence(chatId)),
+      this.redis.xRevRange(this.keys.history(chatId), '+', '-', { COUNT: 1 }),
+    ]);
+    const lastId = newest?.[0]?.id;
+    return lastId === undefined ? { chatId, members } : { chatId, members, lastId };
   }
 
   /** Leaves one room; returns false when the connection was not in it. */

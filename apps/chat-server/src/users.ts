@@ -16,25 +16,26 @@ import { frameString } from './wire.js';
 
 export const onlineDelta = new LuaScript(ONLINE_DELTA_SCRIPT);
 
-/** One user with a local connection or a local watcher; subscribed to `user:{id}` while it has either. */
+/**
+ * One user with a local connection or a local watcher; subscribed to
+ * `user:{id}` while it has either. Kept small: there is one per connected
+ * user, so the watcher set and the subscription promise exist only when used.
+ */
 class LocalUser {
   readonly connections = new Set<Connection>();
-  readonly watchers = new Set<Connection>();
-  ready: Promise<void> = Promise.resolve();
+  watchers: Set<Connection> | undefined = undefined;
+  /** Until the channel subscription is active. */
+  ready: Promise<void> | undefined = undefined;
 
-  constructor(
-    readonly id: string,
-    readonly channel: string,
-    private readonly onEvent: (user: LocalUser, message: string) => void,
-  ) {}
-
-  readonly listener = (message: string): void => this.onEvent(this, message);
+  constructor(readonly id: string) {}
 }
 
 /** The users of one chat server. */
 export class Users {
   private readonly users = new Map<string, LocalUser>();
   private directSeq = 0;
+  /** Length of a user channel's name before the user id (`<prefix>user:`). */
+  private readonly channelHead: number;
 
   constructor(
     private readonly redis: Redis,
@@ -42,7 +43,9 @@ export class Users {
     private readonly keys: RedisKeys,
     private readonly serverId: string,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.channelHead = keys.user('x').length - 1;
+  }
 
   /** Counts a new connection online and subscribes to its user's channel. */
   connect(connection: Connection): void {
@@ -68,7 +71,7 @@ export class Users {
       for (const watchedId of connection.watched) {
         const watched = this.users.get(watchedId);
         if (watched === undefined) continue;
-        watched.watchers.delete(connection);
+        watched.watchers?.delete(connection);
         this.closeIfUnused(watched);
       }
       connection.watched = undefined;
@@ -104,8 +107,8 @@ export class Users {
     for (const id of fresh) {
       watched.add(id);
       const user = this.users.get(id) ?? this.open(id);
-      user.watchers.add(connection);
-      waits.push(user.ready);
+      (user.watchers ??= new Set()).add(connection);
+      if (user.ready !== undefined) waits.push(user.ready);
     }
     await Promise.all(waits);
     if (userIds.length === 0) return;
@@ -124,14 +127,20 @@ export class Users {
       .catch((err: unknown) => this.log.warn({ err, userId }, 'status publish failed'));
   }
 
-  private readonly onEvent = (user: LocalUser, message: string): void => {
+  /** The one listener of every user channel: node-redis passes the channel, which names the user. */
+  private readonly onMessage = (message: string, channel: string): void => {
+    const user = this.users.get(channel.slice(this.channelHead));
+    if (user !== undefined) this.onEvent(user, message);
+  };
+
+  private onEvent(user: LocalUser, message: string): void {
     let event: UserEvent;
     try {
       const parsed = userEventSchema.safeParse(JSON.parse(message));
       if (!parsed.success) throw parsed.error;
       event = parsed.data;
     } catch (err) {
-      this.log.warn({ err, channel: user.channel }, 'ignoring a malformed user event');
+      this.log.warn({ err, userId: user.id }, 'ignoring a malformed user event');
       return;
     }
     if (event.kind === 'direct') {
@@ -139,25 +148,31 @@ export class Users {
       const frame = frameString(encodeServerFrame('direct', event.payload));
       for (const connection of user.connections) connection.sendFramed(frame);
     } else {
-      if (user.watchers.size === 0) return;
+      if (user.watchers === undefined || user.watchers.size === 0) return;
       const frame = frameString(encodeServerFrame('status', { userId: event.userId, online: event.online }));
       for (const connection of user.watchers) connection.sendFramed(frame);
     }
-  };
+  }
 
   private open(userId: string): LocalUser {
-    const user = new LocalUser(userId, this.keys.user(userId), this.onEvent);
+    const user = new LocalUser(userId);
     this.users.set(userId, user);
-    user.ready = this.subscriber.subscribe(user.channel, user.listener);
-    user.ready.catch((err: unknown) => this.log.error({ err, userId }, 'user subscribe failed'));
+    const ready = this.subscriber.subscribe(this.keys.user(userId), this.onMessage);
+    user.ready = ready;
+    ready.then(
+      () => {
+        if (user.ready === ready) user.ready = undefined;
+      },
+      (err: unknown) => this.log.error({ err, userId }, 'user subscribe failed'),
+    );
     return user;
   }
 
   private closeIfUnused(user: LocalUser): void {
-    if (user.connections.size > 0 || user.watchers.size > 0) return;
+    if (user.connections.size > 0 || (user.watchers !== undefined && user.watchers.size > 0)) return;
     this.users.delete(user.id);
     this.subscriber
-      .unsubscribe(user.channel, user.listener)
+      .unsubscribe(this.keys.user(user.id), this.onMessage)
       .catch((err: unknown) => this.log.warn({ err, userId: user.id }, 'user unsubscribe failed'));
   }
 }

@@ -174,6 +174,8 @@ describe('slow and dead clients', () => {
       rateLimit: 100_000,
       slowConsumerBytes: 64 * 1024,
       redirectGraceMs: 20_000,
+      // The burst below is far over the default publish queue limit; this test is about the reader.
+      publishQueueLimit: 10_000,
     });
     try {
       const slow = await connect('slow', slowServer.url);
@@ -193,6 +195,29 @@ describe('slow and dead clients', () => {
       await slowServer.stop();
     }
   }, 40_000);
+
+  it('refuses chats with rate_limited while its Redis publish queue is full, and serves the next ones', async () => {
+    const busyServer = await startServer({
+      redisUrl: redis.url,
+      redisPrefix: uniquePrefix('chat-busy'),
+      serverId: 'srv-busy',
+      rateLimit: 100_000,
+      publishQueueLimit: 1,
+    });
+    try {
+      const sender = await connect('busy-sender', busyServer.url);
+      await sender.register('busy');
+      for (let i = 0; i < 50; i++) sender.send('chat', { message: 'burst', clientId: `b${i}` });
+      const refused = await sender.next('error', (e) => e.code === 'rate_limited');
+      expect(refused.message).toMatch(/busy/);
+      await sender.next('ack', (a) => a.clientId === 'b0');
+      sender.send('chat', { message: 'after', clientId: 'after' });
+      await sender.next('ack', (a) => a.clientId === 'after');
+      expect(sender.all('ack').length + sender.all('error').length).toBe(51);
+    } finally {
+      await busyServer.stop();
+    }
+  });
 
   it('terminates a client that does not answer pings', async () => {
     const pingy = await startServer({

@@ -58,6 +58,22 @@ describe('room messaging across servers', () => {
     expect((await bob.next('ack', (a) => a.clientId === 'b1')).id).toBe(alice.all('chat').find((c) => c.clientId === 'b1')?.id);
   });
 
+  it('tells a new member the newest history id in registered, and nothing when the history is empty', async () => {
+    const carol = await connect(one, 'carol');
+    const empty = await carol.register('fresh-room');
+    expect(empty.lastId).toBeUndefined();
+    carol.send('chat', { chatId: 'fresh-room', message: 'first', clientId: 'c1' });
+    carol.send('chat', { chatId: 'fresh-room', message: 'second', clientId: 'c2' });
+    const newest = await carol.next('ack', (a) => a.clientId === 'c2');
+    const dave = await connect(two, 'dave');
+    const registered = await dave.register('fresh-room');
+    expect(registered.lastId).toBe(newest.id);
+    carol.send('chat', { chatId: 'fresh-room', message: 'third', clientId: 'c3' });
+    const third = await dave.next('chat', (m) => m.message === 'third');
+    expect(compareMessageIds(third.id, newest.id)).toBeGreaterThan(0);
+    expect(dave.all('chat').map((m) => m.message)).toEqual(['third']);
+  });
+
   it('replays exactly the missed messages after since, then live ones, with no gap or duplicate at the seam', async () => {
     const room = 'seam';
     const sender = await connect(two, 'sender');

@@ -32,7 +32,7 @@ export interface ChatClientOptions {
   connectTimeoutMs?: number | undefined;
   /** Time for a send to be acked (or seen echoed back after a reconnect), else it is rejected. Default 10 s. */
   sendTimeoutMs?: number | undefined;
-  /** How far before its first registration a room's resume point lies, to absorb clock skew. Default 1 s. */
+  /** How far before its first registration a room's resume point lies when the server sent no `lastId`, to absorb clock skew. Default 1 s. */
   sinceMarginMs?: number | undefined;
   /** How long a server whose connection failed is not connected to again. Default 5 s. */
   avoidFailedServerMs?: number | undefined;
@@ -647,7 +647,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   #onRegistered(info: RegisteredInfo): void {
     if (!this.#cursors.has(info.chatId)) return;
     this.#live.add(info.chatId);
-    this.#cursors.registered(info.chatId, Date.now() + this.#serverOffsetMs, this.#sinceMarginMs);
+    this.#cursors.registered(info.chatId, Date.now() + this.#serverOffsetMs, this.#sinceMarginMs, info.lastId);
     const waiters = this.#joinWaiters.get(info.chatId);
     if (waiters !== undefined) {
       this.#joinWaiters.delete(info.chatId);

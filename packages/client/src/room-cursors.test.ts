@@ -56,6 +56,17 @@ describe('RoomCursors.since', () => {
     expect(cursors.since('r')).toBe('9500-3');
   });
 
+  it('takes the lastId of the first registration as the floor, in place of the clock', () => {
+    const cursors = new RoomCursors();
+    cursors.add('r');
+    cursors.registered('r', 10_000, 1_000, '12000-4');
+    expect(cursors.since('r')).toBe('12000-4');
+    cursors.registered('r', 50_000, 1_000, '40000-0'); // later registrations keep the first floor
+    expect(cursors.since('r')).toBe('12000-4');
+    cursors.accept('r', '12000-5');
+    expect(cursors.since('r')).toBe('12000-5');
+  });
+
   it('does not set a floor once a message was seen, and clamps it at zero', () => {
     const cursors = new RoomCursors();
     cursors.add('r');

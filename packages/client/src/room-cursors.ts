@@ -8,9 +8,11 @@ interface Cursor {
   /** Last message id delivered to the application, if any. */
   last: string | undefined;
   /**
-   * Where to resume when nothing was seen yet: a message id made from the
-   * server's clock at the first registration, minus a margin. Without it a
-   * client that saw nothing before a drop would miss what was sent meanwhile.
+   * Where to resume when nothing was seen yet: the room's newest id when it
+   * was first registered (`lastId`), else (empty history, or a server that
+   * does not send it) an id made from the server's clock then, minus a
+   * margin. Without it a client that saw nothing before a drop would miss
+   * what was sent meanwhile.
    */
   floor: string | undefined;
 }
@@ -60,13 +62,14 @@ export class RoomCursors {
 
   /**
    * Notes a registration confirmed at `serverNowMs` (server clock). The first
-   * one sets the floor at `serverNowMs - marginMs`, so a later resume asks for
-   * everything from a little before the join.
+   * one sets the floor: the `lastId` the server sent, which is exact; without
+   * it `serverNowMs - marginMs`, so a later resume asks for everything from a
+   * little before the join.
    */
-  registered(room: string, serverNowMs: number, marginMs: number): void {
+  registered(room: string, serverNowMs: number, marginMs: number, lastId?: string): void {
     const cursor = this.#rooms.get(room);
     if (cursor === undefined || cursor.last !== undefined || cursor.floor !== undefined) return;
-    cursor.floor = `${Math.max(0, Math.floor(serverNowMs - marginMs))}-0`;
+    cursor.floor = lastId ?? `${Math.max(0, Math.floor(serverNowMs - marginMs))}-0`;
   }
 
   /** Judges an incoming message id and advances the room's cursor when it is new. */

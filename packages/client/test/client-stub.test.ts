@@ -93,6 +93,22 @@ describe('client against a stub fleet', () => {
     expect(seen[0]?.message).toBe('while bob was away');
   });
 
+  it('resumes from the lastId of its first registration when it saw nothing before the drop', async () => {
+    const alice = await open('alice');
+    await alice.join('quiet');
+    const before = await alice.send('quiet', 'before bob joined');
+    const bob = await open('bob');
+    const seen = collect(bob);
+    const registered = await bob.join('quiet');
+    expect(registered.lastId).toBe(before);
+    const first = fleet.servers.find((s) => s.id === bob.serverId);
+    await first?.kill();
+    await until(() => bob.serverId !== undefined && bob.serverId !== first?.id && bob.isLive('quiet'), 'bob back');
+    const again = fleet.servers.flatMap((s) => s.registers).filter((r) => r.user === 'bob' && r.since !== undefined);
+    expect(again.map((r) => r.since)).toEqual([before]);
+    expect(seen).toEqual([]); // nothing older than its join is replayed
+  });
+
   it('follows a redistribute to the named server and registers its rooms again with since', async () => {
     const bob = await open('bob');
     await bob.join('lobby');

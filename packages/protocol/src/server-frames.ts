@@ -11,6 +11,13 @@ export const registeredPayload = z.object({
   chatId: idSchema,
   /** User ids in the room across the fleet, this connection's user included. */
   members: z.array(idSchema),
+  /**
+   * The id of the room's newest history entry when the registration took
+   * effect (read after the server's subscription was live, so every later
+   * message reaches this connection). Absent when the history was empty.
+   * A client that has seen no message yet resumes from it.
+   */
+  lastId: messageIdSchema.optional(),
 });
 export const chatMessagePayload = z.object({
   id: messageIdSchema,

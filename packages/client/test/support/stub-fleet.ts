@@ -92,7 +92,8 @@ export class StubChatServer {
           }
         }
         member.rooms.add(chatId);
-        member.socket.send(JSON.stringify({ type: 'registered', payload: { chatId, members: [member.user] } }));
+        const lastId = this.fleet.history(chatId).at(-1)?.id;
+        member.socket.send(JSON.stringify({ type: 'registered', payload: { chatId, members: [member.user], lastId } }));
         break;
       }
       case 'leave':
