@@ -44,8 +44,19 @@ function exit(code: number): void {
   setImmediate(() => process.exit(code));
 }
 
+/**
+ * The longest a stop may take: the drain, then each of its Redis steps at its
+ * own deadline. Past it the process leaves anyway, so a server whose Redis is
+ * gone can never outlive its balancer.
+ */
+const stopDeadlineMs = config.drainTimeoutMs + 1000 + 8 * config.redisConnectTimeoutMs;
+
 function shutdown(reason: string): void {
   log.info({ reason }, 'shutting down');
+  setTimeout(() => {
+    log.error({ reason, ms: stopDeadlineMs }, 'stop did not finish in time; exiting');
+    exit(1);
+  }, stopDeadlineMs).unref();
   if (server === undefined) {
     // Still starting: stop as soon as the start finishes (or fails).
     stopWhenStarted = reason;
