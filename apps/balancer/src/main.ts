@@ -6,6 +6,9 @@ import { parseBalancerConfig, type BalancerConfig } from './config.js';
 import { createLogger } from './log.js';
 import { RedisUnavailableError, resolveRedis, type ResolvedRedis } from './redis/resolve.js';
 
+/** Signals closer together than this count as one. */
+const DUPLICATE_SIGNAL_MS = 500;
+
 async function main(): Promise<void> {
   let config: BalancerConfig;
   try {
@@ -43,15 +46,19 @@ async function main(): Promise<void> {
   const dashboard = `http://${loopback ? 'localhost' : config.HOST}:${balancer.port}/dashboard/`;
   log.info({ url: balancer.url, dashboard }, `chatfleet is up: dashboard at ${dashboard}`);
 
-  let signalled = false;
+  // A terminal's Ctrl-C signals the whole process group, and npm forwards the
+  // same signal to its child too: a second signal within DUPLICATE_SIGNAL_MS
+  // is that echo, not an operator insisting.
+  let signalledAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
+    if (signalledAt !== undefined && Date.now() - signalledAt < DUPLICATE_SIGNAL_MS) return;
+    if (signalledAt !== undefined) {
       log.warn({ signal }, 'second signal: exiting now');
       balancer.killChildren();
       void redis.stop();
       process.exit(1);
     }
-    signalled = true;
+    signalledAt = Date.now();
     log.info({ signal }, 'shutting down');
     balancer
       .stop()

@@ -18,10 +18,15 @@ interface Run {
 const runs: Run[] = [];
 const extraPids: number[] = [];
 
-function run(env: Record<string, string>): Run {
+const REPO = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** Runs the balancer command, or with `npm: true` the real `npm start` from the repository root. */
+function run(env: Record<string, string>, options: { npm?: boolean } = {}): Run {
   // detached: its own process group, so the test can send SIGINT to the whole group as a terminal's Ctrl-C does.
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+  const [command, args] = options.npm === true ? ['npm', ['start', '--silent']] : [process.execPath, [MAIN]];
+  const child = spawn(command, args, {
+    cwd: REPO,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', ...env },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -123,3 +128,48 @@ describe('balancer command', () => {
     expect(r.stderr()).toContain('REDIS_URL');
   });
 });
+
+describe('npm start', () => {
+  /** Starts `npm start` on a test Redis and waits until it provisions; returns its servers. */
+  async function startFleet(label: string) {
+    const port = await freePort();
+    const prefix = uniquePrefix(label);
+    const r = run({ PORT: String(port), REDIS_URL: redis.url, REDIS_PREFIX: prefix, FLEET_MIN: '1', DRAIN_TIMEOUT_MS: '500' }, { npm: true });
+    const base = `http://127.0.0.1:${port}`;
+    // The first start may have to build; later ones find everything up to date.
+    await waitFor('/readyz 200', async () => (await http(base, '/readyz')).status === 200, 60_000);
+    const servers = (await http(base, '/servers')).body as any[];
+    return { r, prefix, servers };
+  }
+
+  it('stops everything on Ctrl-C, which signals npm and the balancer together', async () => {
+    const { r, prefix, servers } = await startFleet('npm-ctrl-c');
+    process.kill(-r.child.pid!, 'SIGINT');
+    // npm itself leaves by the signal, as command-line tools do on Ctrl-C; what matters is what it leaves behind.
+    await r.exited;
+    await waitFor('no process of the group to be left', () => !groupAlive(r.child.pid!), 15_000);
+    for (const s of servers) expect(alive(s.pid)).toBe(false);
+    expect(await keysWithPrefix(redis.url, prefix)).toEqual([]);
+    // The echo of the signal that npm forwards is not taken for an impatient second Ctrl-C.
+    expect(r.stdout()).not.toContain('second signal');
+  }, 90_000);
+
+  it('stops everything when only npm is sent SIGTERM, as a process manager does', async () => {
+    const { r, prefix, servers } = await startFleet('npm-sigterm');
+    process.kill(r.child.pid!, 'SIGTERM');
+    await r.exited;
+    await waitFor('the chat servers to exit', () => servers.every((s) => !alive(s.pid)), 15_000);
+    await waitFor('the fleet keys to go', async () => (await keysWithPrefix(redis.url, prefix)).length === 0, 15_000);
+    await waitFor('no process of the group to be left', () => !groupAlive(r.child.pid!), 15_000);
+  }, 90_000);
+});
+
+/** True while any process of the group led by `pgid` is alive. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
