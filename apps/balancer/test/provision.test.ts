@@ -32,6 +32,12 @@ describe('provision with two chat servers', () => {
     expect(Math.abs(a - b)).toBeLessThanOrEqual(2);
   });
 
+  it('keeps a burst of new members of one room together, before any metrics show the room', async () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 6; i++) ids.add((await http(f.balancer.url, `/servers/provision?room=burst-room&user=b${i}`)).body.id);
+    expect(ids.size).toBe(1);
+  });
+
   it('answers a complete websocket URL carrying a ticket for a fresh anonymous user', async () => {
     const res = await http(f.balancer.url, '/servers/provision');
     expect(res.status).toBe(200);

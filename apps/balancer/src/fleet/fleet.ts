@@ -60,6 +60,7 @@ export interface ServerRecord {
 export interface MetricsView {
   historyOf(id: string): ServerHistory;
   roomsOf(id: string): string[];
+  hostedRoomsOf(id: string): string[];
   pendingClients(id: string): number;
   forget(id: string): void;
 }
@@ -354,7 +355,7 @@ export class Fleet {
         socketWrites: history.socketWrites,
         eventLoopMs: history.eventLoopMs,
         clients: last(history.clients) + metrics.pendingClients(r.id),
-        rooms: metrics.roomsOf(r.id),
+        rooms: metrics.hostedRoomsOf(r.id),
       };
     });
   }

@@ -54,7 +54,7 @@ export function serversRouter(ctx: AppContext): Router {
     const userId = user ?? `anon-${randomBytes(5).toString('hex')}`;
     const expiresAt = Date.now() + config.TOKEN_TTL_S * 1000;
     const token = mintTicket(ctx.authSecret, userId, expiresAt);
-    reader.countProvision(record.id);
+    reader.countProvision(record.id, room);
     ctx.prom.provisions.inc();
     const body: ProvisionResponse = { id: record.id, url: withToken(record.url, token), token, expiresAt };
     res.set('cache-control', 'no-store').json(body);

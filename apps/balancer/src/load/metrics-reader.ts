@@ -55,6 +55,9 @@ export interface MetricsReaderOptions {
   onReading: (reading: Reading) => void;
 }
 
+/** Intervals a provisioned room counts as hosted before the server's metrics must show it. */
+const PLACED_ROOM_INTERVALS = 3;
+
 /** Keeps the last 100 per-second values of every server's and room's metrics. */
 export class MetricsReader {
   private readonly servers = new Map<string, ServerTrack>();
@@ -63,6 +66,8 @@ export class MetricsReader {
   private provisionsThisSecond = 0;
   /** Provisions per server since its clients figure was last read: clients on their way. */
   private readonly pending = new Map<string, number>();
+  /** Rooms just provisioned to each server, until when (ms epoch) they count as hosted there. */
+  private readonly placed = new Map<string, Map<string, number>>();
   private lastReadAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
@@ -96,10 +101,19 @@ export class MetricsReader {
     await this.inFlight;
   }
 
-  /** Counts one provision of `serverId` into the current second. */
-  countProvision(serverId: string): void {
+  /**
+   * Counts one provision of `serverId` into the current second. With the
+   * room the client is about to join, the room counts as hosted there for a
+   * few intervals, until the server's own metrics can show it: the next
+   * members of the room then follow it even within the same second.
+   */
+  countProvision(serverId: string, room?: string, now = Date.now()): void {
     this.provisionsThisSecond++;
     this.pending.set(serverId, (this.pending.get(serverId) ?? 0) + 1);
+    if (room === undefined) return;
+    let rooms = this.placed.get(serverId);
+    if (rooms === undefined) this.placed.set(serverId, (rooms = new Map()));
+    rooms.set(room, now + PLACED_ROOM_INTERVALS * this.options.intervalMs);
   }
 
   /**
@@ -250,9 +264,23 @@ export class MetricsReader {
     return this.servers.get(id)?.rooms ?? [];
   }
 
+  /** Rooms the server hosts by its last metrics, plus rooms just provisioned to it (see countProvision). */
+  hostedRoomsOf(id: string, now = Date.now()): string[] {
+    const reported = this.roomsOf(id);
+    const placed = this.placed.get(id);
+    if (placed === undefined || placed.size === 0) return reported;
+    const rooms = new Set(reported);
+    for (const [room, until] of placed) {
+      if (until > now) rooms.add(room);
+      else placed.delete(room);
+    }
+    return [...rooms];
+  }
+
   /** Stops tracking a server (after it is gone and out of /servers). */
   forget(id: string): void {
     this.servers.delete(id);
+    this.placed.delete(id);
   }
 
   /** Histories of every room with clients or recent traffic. */
