@@ -1,7 +1,7 @@
 // startChatServer: the HTTP/websocket front, authentication, frame handling, commands, heartbeats, metrics and drain.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { createClient } from 'redis';
 import {
   CloseCode,
@@ -23,6 +23,7 @@ import { LuaScript, type Redis } from './lua.js';
 import { MetricsWriter } from './metrics.js';
 import { presenceDelta, Rooms } from './rooms.js';
 import { RedisRecovery } from './recovery.js';
+import { checkUpgrade, refusal, switchingProtocols } from './transport/handshake.js';
 import { onlineDelta, Users } from './users.js';
 
 export type { ChatServerConfig } from './config.js';
@@ -91,12 +92,12 @@ class ChatServerCore implements ConnectionHost {
   private readonly frames: FrameHandler;
   readonly slowConsumerBytes: number;
   readonly slowGraceMs: number;
+  readonly maxPayload: number;
   socketWrites = 0;
   /** Room messages fanned out since the last metrics write. */
   fanout = 0;
   url = '';
   private readonly http: Server;
-  private readonly wss: WebSocketServer;
   private readonly metrics: MetricsWriter;
   private readonly recovery: RedisRecovery;
   private readonly burst: number;
@@ -121,6 +122,7 @@ class ChatServerCore implements ConnectionHost {
     this.keys = redisKeys(config.redisPrefix);
     this.slowConsumerBytes = config.slowConsumerBytes;
     this.slowGraceMs = config.redirectGraceMs;
+    this.maxPayload = config.maxPayload;
     this.burst = config.rateLimit * 2;
     this.rooms = new Rooms(redis, subscriber, this.keys, config.serverId, log, this);
     this.users = new Users(redis, subscriber, this.keys, config.serverId, log);
@@ -135,7 +137,6 @@ class ChatServerCore implements ConnectionHost {
       res.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket' });
       res.end(JSON.stringify({ error: 'upgrade_required', message: 'connect with a websocket and ?token=<ticket>' }));
     });
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayload, clientTracking: false });
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
     this.metrics = new MetricsWriter(redis, this.keys, {
       id: config.serverId,
@@ -194,26 +195,29 @@ class ChatServerCore implements ConnectionHost {
       this.log.debug({ reason: check.reason }, 'upgrade refused');
       return refuse(socket, 401, 'Unauthorized');
     }
-    const userId = check.ticket.userId;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, userId));
-  }
-
-  private onConnection(ws: WebSocket, userId: string): void {
-    const now = Date.now();
-    const connection = new Connection(ws, userId, now, this, this.burst);
-    if (this.draining) {
-      ws.close(CloseCode.goingAway, 'server draining');
+    const upgrade = checkUpgrade(req.method, req.headers);
+    if (!upgrade.ok) return refuse(socket, upgrade.status, upgrade.message, upgrade.headers);
+    if (!socket.readable || !socket.writable) {
+      socket.destroy();
       return;
     }
-    this.connections.add(connection);
-    connection.attach();
-    this.users.connect(connection);
-    connection.send(encodeServerFrame('welcome', { serverId: this.config.serverId, userId, connectedAt: now }));
+    // Nothing keeps `req` from here on: the connection holds the socket only.
+    socket.write(switchingProtocols(upgrade.key, upgrade.protocol));
+    this.onConnection(socket as Socket, check.ticket.userId, head);
   }
 
-  /** ConnectionHost: ws reports protocol errors (e.g. 1009) here before it closes. */
-  onSocketError(connection: Connection, err: Error): void {
-    this.log.debug({ err, userId: connection.userId }, 'websocket error');
+  private onConnection(socket: Socket, userId: string, head: Buffer): void {
+    const now = Date.now();
+    const connection = new Connection(socket, userId, now, this, this.burst);
+    this.connections.add(connection);
+    this.users.connect(connection);
+    connection.send(encodeServerFrame('welcome', { serverId: this.config.serverId, userId, connectedAt: now }));
+    connection.attach(head);
+  }
+
+  /** ConnectionHost: the transport reports protocol errors (e.g. 1009) here before it closes. */
+  onProtocolError(connection: Connection, code: number, reason: string): void {
+    this.log.debug({ code, reason, userId: connection.userId }, 'websocket protocol error');
   }
 
   /** ConnectionHost: the socket closed, whoever closed it. */
@@ -252,17 +256,16 @@ class ChatServerCore implements ConnectionHost {
   private pingAll(): void {
     for (const connection of this.connections) {
       if (!connection.alive) {
-        connection.closing = true;
-        connection.ws.terminate();
+        connection.terminate();
         continue;
       }
       connection.alive = false;
-      connection.ws.ping();
+      connection.ping();
     }
   }
 
   /** ConnectionHost: one frame from a client. */
-  onMessage(connection: Connection, data: RawData, isBinary: boolean): void {
+  onMessage(connection: Connection, data: Buffer, isBinary: boolean): void {
     this.frames.onMessage(connection, data, isBinary);
   }
 
@@ -384,7 +387,7 @@ class ChatServerCore implements ConnectionHost {
         connection.close(CloseCode.goingAway, 'server draining', this.config.drainTimeoutMs);
       }
       await this.untilEmpty(this.config.drainTimeoutMs);
-      for (const connection of this.connections) connection.ws.terminate();
+      for (const connection of this.connections) connection.terminate();
       await this.untilEmpty(1000);
     }
 
@@ -403,7 +406,6 @@ class ChatServerCore implements ConnectionHost {
     );
     if (Array.isArray(offline)) for (const userId of offline) this.users.publishStatus(String(userId), false);
 
-    this.wss.close();
     await new Promise<void>((resolve) => {
       this.http.close(() => resolve());
       this.http.closeAllConnections();
@@ -446,8 +448,8 @@ function destroySocket(this: Duplex): void {
   this.destroy();
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+function refuse(socket: Duplex, status: number, message: string, headers?: Record<string, string>): void {
+  socket.end(refusal(status, message, headers));
 }
 
 function tokenOf(url: string | undefined): string | null {

@@ -1,5 +1,4 @@
 // Client frames: the rate limit, parsing, and what each frame type does.
-import type { RawData } from 'ws';
 import {
   CloseCode,
   encodeChatFrameTail,
@@ -43,7 +42,7 @@ export class FrameHandler {
   ) {}
 
   /** Handles one frame from a client: rate limit, parse, dispatch. Never throws. */
-  onMessage(connection: Connection, data: RawData, isBinary: boolean): void {
+  onMessage(connection: Connection, data: Buffer, isBinary: boolean): void {
     if (connection.closing) return;
     const now = Date.now();
     if (!takeToken(connection, now, this.config.rateLimit, this.config.rateLimit * 2)) {
@@ -59,8 +58,7 @@ export class FrameHandler {
       connection.sendError(ErrorCode.badFrame, 'frames must be JSON text, not binary');
       return;
     }
-    const text = Buffer.isBuffer(data) ? data.toString() : Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.from(data).toString();
-    const parsed = parseClientFrame(text);
+    const parsed = parseClientFrame(data.toString());
     if (!parsed.ok) {
       connection.sendError(parsed.code, parsed.message);
       return;
