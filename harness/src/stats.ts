@@ -133,7 +133,11 @@ export class Ledger {
     if (this.#state[gm] !== undefined) this.#state[gm] = PUBLISHED;
   }
 
-  /** The send failed without ever being written, or timed out unconfirmed. */
+  /**
+   * The send failed: never written, refused by the server (an `error` naming
+   * its clientId), or timed out unconfirmed. No one is expected to receive it
+   * unless a receipt shows it got through after all.
+   */
   failed(gm: number): void {
     if (this.#state[gm] === SENT) this.#state[gm] = FAILED;
   }

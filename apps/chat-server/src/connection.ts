@@ -105,9 +105,9 @@ export class Connection extends SocketConnection implements Bucket, Strikes {
     if (socket.writableLength > this.host.slowConsumerBytes && !this.closing) this.host.onSlowConsumer(this);
   }
 
-  /** Sends an `error` frame. */
-  sendError(code: ErrorCode, message: string): void {
-    this.send(encodeServerFrame('error', { code, message }));
+  /** Sends an `error` frame; `clientId` names the refused chat or direct that carried one. */
+  sendError(code: ErrorCode, message: string, clientId?: string): void {
+    this.send(encodeServerFrame('error', clientId === undefined ? { code, message } : { code, message, clientId }));
   }
 
   /** Closes as a slow consumer (4000). */

@@ -45,6 +45,8 @@ export class FrameHandler {
   onMessage(connection: Connection, data: Buffer, isBinary: boolean): void {
     if (connection.closing) return;
     const now = Date.now();
+    // Frames refused here by the rate limit are not parsed, so their error names no clientId: parsing a
+    // flood only to answer it would cost what the limit saves. The client's send timeout covers them.
     if (!takeToken(connection, now, this.config.rateLimit, this.config.rateLimit * 2)) {
       if (countStrike(connection, now, this.config.rateLimit)) {
         connection.sendError(ErrorCode.rateLimited, 'too many frames; closing');
@@ -60,15 +62,20 @@ export class FrameHandler {
     }
     const parsed = parseClientFrame(data.toString());
     if (!parsed.ok) {
-      connection.sendError(parsed.code, parsed.message);
+      connection.sendError(parsed.code, parsed.message, parsed.clientId);
       return;
     }
-    this.handleFrame(connection, parsed.frame).catch((err: unknown) => this.onFailure(err, parsed.frame.type, connection));
+    this.handleFrame(connection, parsed.frame).catch((err: unknown) => this.onFailure(err, parsed.frame, connection));
   }
 
-  private onFailure(err: unknown, type: string, connection: Connection): void {
+  private onFailure(err: unknown, frame: ClientFrame, connection: Connection): void {
+    const type = frame.type;
     // Every step that can fail here is a Redis call: the client must learn that its frame had no effect.
-    connection.sendError(ErrorCode.unavailable, `${type} failed: the server could not reach Redis; nothing was done, retry later`);
+    connection.sendError(
+      ErrorCode.unavailable,
+      `${type} failed: the server could not reach Redis; nothing was done, retry later`,
+      sendClientId(frame),
+    );
     this.failures += 1;
     const now = Date.now();
     if (now - this.failureLoggedAt < 1000) return;
@@ -90,8 +97,13 @@ export class FrameHandler {
     // While Redis is unreachable, refuse at once rather than queue: a queued publish would only time out
     // (or arrive late, after clients stopped waiting), and a busy client would pile publishes up meanwhile.
     if (frame.type !== 'leave' && !this.redis.isReady) {
-      const what = 'clientId' in frame.payload && frame.payload.clientId !== undefined ? ` (clientId ${frame.payload.clientId})` : '';
-      connection.sendError(ErrorCode.unavailable, `${frame.type}${what} not done: the server cannot reach Redis right now; retry later`);
+      const clientId = sendClientId(frame);
+      const what = clientId === undefined ? '' : ` (clientId ${clientId})`;
+      connection.sendError(
+        ErrorCode.unavailable,
+        `${frame.type}${what} not done: the server cannot reach Redis right now; retry later`,
+        clientId,
+      );
       return;
     }
     switch (frame.type) {
@@ -117,20 +129,20 @@ export class FrameHandler {
         const joined = connection.rooms;
         if (chatId === undefined) {
           if (joined === undefined || joined.size === 0) {
-            connection.sendError(ErrorCode.notRegistered, 'join a room before sending');
+            connection.sendError(ErrorCode.notRegistered, 'join a room before sending', clientId);
             return;
           }
           if (joined.size > 1) {
-            connection.sendError(ErrorCode.badFrame, 'chatId is required when the connection has joined several rooms');
+            connection.sendError(ErrorCode.badFrame, 'chatId is required when the connection has joined several rooms', clientId);
             return;
           }
           chatId = joined.values().next().value as string;
         } else if (joined === undefined || !joined.has(chatId)) {
-          connection.sendError(ErrorCode.notRegistered, `not in room "${chatId}"`);
+          connection.sendError(ErrorCode.notRegistered, `not in room "${chatId}"`, clientId);
           return;
         }
         if (this.publishing >= this.config.publishQueueLimit) {
-          connection.sendError(ErrorCode.rateLimited, 'server busy: the message was not sent, retry later');
+          connection.sendError(ErrorCode.rateLimited, 'server busy: the message was not sent, retry later', clientId);
           this.onBusy();
           return;
         }
@@ -168,4 +180,9 @@ export class FrameHandler {
       }
     }
   }
+}
+
+/** The clientId of a chat or direct, which every `error` refusing it echoes; undefined for other frames. */
+function sendClientId(frame: ClientFrame): string | undefined {
+  return frame.type === 'chat' || frame.type === 'direct' ? frame.payload.clientId : undefined;
 }

@@ -73,6 +73,40 @@ describe('bad frames are answered with error and the connection stays open', () 
     expect(bad.ws.readyState).toBe(WebSocket.OPEN);
   });
 
+  const refusedSends: Array<[string, unknown, string]> = [
+    ['a chat to a room not joined', { type: 'chat', payload: { chatId: 'elsewhere', message: 'hi', clientId: 'nr-1' } }, 'not_registered'],
+    ['a chat without chatId and no room', { type: 'chat', payload: { message: 'hi', clientId: 'nr-2' } }, 'not_registered'],
+    ['a chat over 4096 characters', { type: 'chat', payload: { chatId: 'calm', message: 'x'.repeat(4097), clientId: 'tl-1' } }, 'too_large'],
+    ['a direct over 4096 characters', { type: 'direct', payload: { to: 'u', message: 'y'.repeat(5000), clientId: 'tl-2' } }, 'too_large'],
+    ['a chat with a bad chatId', { type: 'chat', payload: { chatId: 'a b', message: 'hi', clientId: 'bf-1' } }, 'bad_frame'],
+    ['a direct without to', { type: 'direct', payload: { message: 'hi', clientId: 'bf-2' } }, 'bad_frame'],
+  ];
+
+  it.each(refusedSends)('names the clientId of %s in its error', async (_name, frame, code) => {
+    const bad = await connect('refused');
+    bad.ws.send(JSON.stringify(frame));
+    const error = await bad.next('error');
+    expect(error.code).toBe(code);
+    expect(error.clientId).toBe((frame as { payload: { clientId: string } }).payload.clientId);
+  });
+
+  it('names the clientId of a chat without chatId from a connection in several rooms', async () => {
+    const multi = await connect('multi');
+    await multi.register('one');
+    await multi.register('two');
+    multi.send('chat', { message: 'which room?', clientId: 'ambiguous' });
+    expect(await multi.next('error')).toMatchObject({ code: 'bad_frame', clientId: 'ambiguous' });
+  });
+
+  it('names no clientId when the frame is not a chat or direct, or its clientId is unreadable', async () => {
+    const bad = await connect('plain');
+    bad.send('leave', { chatId: 'nowhere' });
+    bad.send('chat', { message: '', clientId: 'k'.repeat(65) });
+    const errors = await bad.count('error', 2);
+    expect(errors.map((e) => e.code)).toEqual(['not_registered', 'bad_frame']);
+    expect(errors.map((e) => e.clientId)).toEqual([undefined, undefined]);
+  });
+
   it('answers a binary frame with bad_frame', async () => {
     const bad = await connect('bin');
     bad.ws.send(Buffer.from([1, 2, 3]));
@@ -214,8 +248,37 @@ describe('slow and dead clients', () => {
       sender.send('chat', { message: 'after', clientId: 'after' });
       await sender.next('ack', (a) => a.clientId === 'after');
       expect(sender.all('ack').length + sender.all('error').length).toBe(51);
+      // Every refusal names its send, so acks and refusals together account for each clientId exactly once.
+      const answered = [...sender.all('ack'), ...sender.all('error')].map((f) => f.clientId ?? '?').sort();
+      expect(answered).toEqual([...Array.from({ length: 50 }, (_, i) => `b${i}`), 'after'].sort());
     } finally {
       await busyServer.stop();
+    }
+  });
+
+  it('refuses chats and directs with unavailable naming their clientId while Redis is down', async () => {
+    const doomed = await startTestRedis();
+    const lonely = await startServer({
+      redisUrl: doomed.url,
+      redisPrefix: uniquePrefix('chat-down'),
+      serverId: 'srv-down',
+      redisConnectTimeoutMs: 300,
+      drainTimeoutMs: 500,
+    });
+    try {
+      const sender = await connect('down-sender', lonely.url);
+      await sender.register('down');
+      await doomed.stop();
+      sender.send('chat', { chatId: 'down', message: 'lost', clientId: 'down-chat' });
+      sender.send('direct', { to: 'someone', message: 'lost too', clientId: 'down-direct' });
+      const errors = await sender.count('error', 2);
+      expect(errors.map((e) => [e.code, e.clientId]).sort()).toEqual([
+        ['unavailable', 'down-chat'],
+        ['unavailable', 'down-direct'],
+      ]);
+    } finally {
+      await lonely.stop();
+      await doomed.stop();
     }
   });
 

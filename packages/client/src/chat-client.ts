@@ -106,7 +106,10 @@ const SERVER_GONE_CODES = new Set([1001, 1006, 1011, 1012, 1013]);
  * id. Otherwise the promise is rejected with `send_timeout` after
  * `sendTimeoutMs`, and the application may send again knowing the first copy
  * was most likely lost. Direct messages have no replay, so an unacked one is
- * rejected with `connection_lost` when its connection drops.
+ * rejected with `connection_lost` when its connection drops. A send the server
+ * refuses with an `error` naming its clientId is rejected at once with the
+ * server's code; `unavailable` and `rate_limited` mean it was not sent, and
+ * whether to send it again is the caller's choice.
  */
 export class ChatClient extends Emitter<ChatClientEvents> {
   readonly stats: ChatClientStats = { connects: 0, reconnects: 0, redirects: 0, duplicatesDropped: 0 };
@@ -242,7 +245,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
    * Sends a chat message to a joined room; resolves with its id once acked.
    * `clientId` correlates the ack (and the echo); one is made up when absent.
    * Rejects at once with `not_connected` when the room is not registered on
-   * the current connection (the client is reconnecting).
+   * the current connection (the client is reconnecting), and as soon as the
+   * server refuses it with the server's code (`rate_limited`, `unavailable`,
+   * `not_registered`, ...).
    */
   send(room: string, text: string, options: { clientId?: string } = {}): Promise<string> {
     if (!this.#cursors.has(room)) {
@@ -256,7 +261,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     return this.#sendFrame('chat', room, { message: text, chatId: room }, text, options.clientId);
   }
 
-  /** Sends a direct message to a user; resolves with its id once acked. */
+  /** Sends a direct message to a user; resolves with its id once acked, rejects with the server's code if refused. */
   direct(to: string, text: string, options: { clientId?: string } = {}): Promise<string> {
     if (!ID_PATTERN.test(to)) return Promise.reject(invalid(`invalid user id ${JSON.stringify(to)}`));
     if (!this.#welcomed) return Promise.reject(new ChatClientError(ClientErrorCode.notConnected, 'not connected right now'));
@@ -606,12 +611,29 @@ export class ChatClient extends Emitter<ChatClientEvents> {
         this.#follow(known.payload.redirect);
         break;
       case 'error':
-        this.emit('error', new ChatClientError(known.payload.code, known.payload.message));
+        this.#onError(known.payload);
         break;
       case 'chat':
         this.#onChat(known.payload);
         break;
     }
+  }
+
+  /**
+   * A server `error`. One that names a pending send's clientId refused that
+   * send: it is rejected at once with the server's code rather than left to
+   * time out. It is not sent again (`unavailable` and `rate_limited` mean it
+   * was not sent and the caller may retry).
+   */
+  #onError(payload: ServerPayload<'error'>): void {
+    const error = new ChatClientError(payload.code, payload.message);
+    const clientId = payload.clientId;
+    const pending = clientId === undefined ? undefined : this.#pending.get(clientId);
+    if (clientId !== undefined && pending !== undefined) {
+      this.#pending.delete(clientId);
+      pending.reject(error);
+    }
+    this.emit('error', error);
   }
 
   #onChat(message: ChatMessage): void {

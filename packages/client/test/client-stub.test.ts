@@ -181,6 +181,46 @@ describe('client against a stub fleet', () => {
     expect((error as ChatClientError).code).toBe('send_timeout');
   });
 
+  it.each(['rate_limited', 'unavailable'])(
+    'rejects a send at once with %s when the server refuses it by clientId, emits the error, and does not send it again',
+    async (code) => {
+      const alice = await open('alice', { sendTimeoutMs: 10_000 });
+      await alice.join('lobby');
+      for (const s of fleet.servers) s.behaviour.refuseSends = code;
+      const errors: string[] = [];
+      alice.on('error', (e) => errors.push(e.code));
+      const started = Date.now();
+      const error = await alice.send('lobby', 'refused', { clientId: 'mine-1' }).catch((e: unknown) => e);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(error).toBeInstanceOf(ChatClientError);
+      expect(error).toMatchObject({ code, message: 'stub refused it' });
+      expect(errors).toEqual([code]);
+      expect(alice.pendingSends).toBe(0);
+      expect(fleet.history('lobby')).toHaveLength(0);
+      // The refusal settled only its own send: the next one goes through.
+      for (const s of fleet.servers) s.behaviour.refuseSends = undefined;
+      const id = await alice.send('lobby', 'accepted', { clientId: 'mine-2' });
+      expect(fleet.history('lobby').map((e) => [e.id, e.clientId])).toEqual([[id, 'mine-2']]);
+    },
+  );
+
+  it('rejects a refused direct message at once and leaves other pending sends waiting', async () => {
+    const alice = await open('alice', { sendTimeoutMs: 10_000 });
+    await alice.join('lobby');
+    const server = fleet.servers.find((s) => s.id === alice.serverId);
+    if (server === undefined) throw new Error('no server');
+    server.behaviour.swallowAcks = true;
+    server.deliver = () => undefined;
+    // Stays pending (no ack, no echo) until close() rejects it.
+    void alice.send('lobby', 'waiting', { clientId: 'chat-1' }).catch(() => undefined);
+    await until(() => fleet.history('lobby').length === 1, 'the chat published');
+    server.behaviour.refuseSends = 'forbidden';
+    const started = Date.now();
+    await expect(alice.direct('bob', 'psst', { clientId: 'direct-1' })).rejects.toMatchObject({ code: 'forbidden' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(alice.pendingSends).toBe(1);
+  });
+
   it('refuses sends to rooms it has not joined, and bad texts', async () => {
     const alice = await open('alice');
     await expect(alice.send('nowhere', 'x')).rejects.toMatchObject({ code: 'not_joined' });

@@ -44,4 +44,30 @@ describe('parseClientFrame', () => {
       expect(result.message).toMatch(message);
     }
   });
+
+  const keepsClientId: Array<[string, unknown, string, string | undefined]> = [
+    ['a chat over 4096 characters', { type: 'chat', payload: { message: 'x'.repeat(4097), clientId: 'c1' } }, 'too_large', 'c1'],
+    ['a direct over 4096 characters', { type: 'direct', payload: { to: 'b', message: 'x'.repeat(4097), clientId: 'd1' } }, 'too_large', 'd1'],
+    ['a chat with an empty message', { type: 'chat', payload: { message: '', clientId: 'c2' } }, 'bad_frame', 'c2'],
+    ['a chat with a bad room id', { type: 'chat', payload: { chatId: 'a b', message: 'hi', clientId: 'c3' } }, 'bad_frame', 'c3'],
+    ['a direct without to', { type: 'direct', payload: { message: 'm', clientId: 'd2' } }, 'bad_frame', 'd2'],
+    ['a clientId of exactly 64 characters', { type: 'chat', payload: { message: '', clientId: 'k'.repeat(64) } }, 'bad_frame', 'k'.repeat(64)],
+    ['a clientId of 65 characters', { type: 'chat', payload: { message: 'hi', clientId: 'k'.repeat(65) } }, 'bad_frame', undefined],
+    ['an empty clientId', { type: 'chat', payload: { message: 'hi', clientId: '' } }, 'bad_frame', undefined],
+    ['a clientId that is a number', { type: 'chat', payload: { message: 'hi', clientId: 7 } }, 'bad_frame', undefined],
+    ['a payload that is a string', { type: 'chat', payload: 'hi' }, 'bad_frame', undefined],
+    ['a payload that is null', { type: 'direct', payload: null }, 'bad_frame', undefined],
+    ['a chat without payload', { type: 'chat', clientId: 'top' }, 'bad_frame', undefined],
+    ['a register (not a send) with a clientId', { type: 'register', payload: { chatId: 'a b', clientId: 'r1' } }, 'bad_frame', undefined],
+    ['an unknown type with a clientId', { type: 'shout', payload: { clientId: 's1' } }, 'unknown_type', undefined],
+  ];
+  it.each(keepsClientId)('reads the clientId of %s defensively', (_name, frame, code, clientId) => {
+    const result = parseClientFrame(JSON.stringify(frame));
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.code).toBe(code);
+      expect(result.clientId).toBe(clientId);
+      if (clientId === undefined) expect('clientId' in result).toBe(false);
+    }
+  });
 });

@@ -48,10 +48,14 @@ export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = [
   'watch',
 ];
 
-/** The outcome of parsing one text frame from a client. */
+/**
+ * The outcome of parsing one text frame from a client. A failed `chat` or
+ * `direct` keeps the clientId it carried when that could still be read, so
+ * the `error` frame can name the send it refuses.
+ */
 export type ParsedClientFrame =
   | { ok: true; frame: ClientFrame }
-  | { ok: false; code: ErrorCode; message: string };
+  | { ok: false; code: ErrorCode; message: string; clientId?: string };
 
 /**
  * Parses one text frame. Never throws: bad input comes back as the error code
@@ -80,15 +84,21 @@ export function parseClientFrame(text: string): ParsedClientFrame {
   }
   const result = clientFrameSchema.safeParse(value);
   if (!result.success) {
-    return { ok: false, code: ErrorCode.badFrame, message: describeIssues(type, result.error) };
+    return withClientId(
+      { ok: false, code: ErrorCode.badFrame, message: describeIssues(type, result.error) },
+      type === 'chat' || type === 'direct' ? readClientId(value) : undefined,
+    );
   }
   const frame = result.data;
   if ((frame.type === 'chat' || frame.type === 'direct') && frame.payload.message.length > Limits.maxMessageChars) {
-    return {
-      ok: false,
-      code: ErrorCode.tooLarge,
-      message: `message is ${frame.payload.message.length} characters; the limit is ${Limits.maxMessageChars}`,
-    };
+    return withClientId(
+      {
+        ok: false,
+        code: ErrorCode.tooLarge,
+        message: `message is ${frame.payload.message.length} characters; the limit is ${Limits.maxMessageChars}`,
+      },
+      frame.payload.clientId,
+    );
   }
   if (frame.type === 'watch' && frame.payload.users.length > Limits.maxWatchedUsers) {
     return {
@@ -98,6 +108,24 @@ export function parseClientFrame(text: string): ParsedClientFrame {
     };
   }
   return { ok: true, frame };
+}
+
+/**
+ * The clientId of a frame that failed its schema, read without trusting the
+ * rest: only a non-empty string of at most `Limits.maxClientIdChars`
+ * characters at `payload.clientId` counts.
+ */
+function readClientId(value: object): string | undefined {
+  const payload = (value as { payload?: unknown }).payload;
+  if (typeof payload !== 'object' || payload === null) return undefined;
+  const clientId = (payload as { clientId?: unknown }).clientId;
+  return typeof clientId === 'string' && clientId.length > 0 && clientId.length <= Limits.maxClientIdChars
+    ? clientId
+    : undefined;
+}
+
+function withClientId<T extends { ok: false }>(failure: T, clientId: string | undefined): T & { clientId?: string } {
+  return clientId === undefined ? failure : { ...failure, clientId };
 }
 
 function describeIssues(type: string, error: z.ZodError): string {

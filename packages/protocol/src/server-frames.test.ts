@@ -17,3 +17,13 @@ describe('chat frames built around their id', () => {
     expect(chatFrameId(encodeServerFrame('ack', { id: '1-1' }))).toBeUndefined();
   });
 });
+
+describe('error frames', () => {
+  it('carry the refused send clientId when there is one, and parse without it as before', () => {
+    const named = encodeServerFrame('error', { code: 'rate_limited', message: 'busy', clientId: 'c-1' });
+    expect(parseServerFrame(named)).toEqual({ type: 'error', payload: { code: 'rate_limited', message: 'busy', clientId: 'c-1' } });
+    const plain = encodeServerFrame('error', { code: 'bad_frame', message: 'nope' });
+    expect(plain).toBe('{"type":"error","payload":{"code":"bad_frame","message":"nope"}}');
+    expect(parseServerFrame(plain)).toEqual({ type: 'error', payload: { code: 'bad_frame', message: 'nope' } });
+  });
+});

@@ -58,6 +58,11 @@ export const redistributePayload = z.object({
 export const errorPayload = z.object({
   code: z.string(),
   message: z.string(),
+  /**
+   * Present when the refused frame carried a clientId (a `chat` or `direct`):
+   * the client then knows which of its pending sends failed.
+   */
+  clientId: z.string().optional(),
 });
 
 export const serverFrameSchema = z.discriminatedUnion('type', [

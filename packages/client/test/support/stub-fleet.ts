@@ -25,12 +25,14 @@ export interface StubBehaviour {
   doubleFrames: boolean;
   /** Drop chat frames on the floor (neither publish nor ack). */
   dropChats: boolean;
+  /** Refuse chat and direct frames with an `error` of this code naming their clientId (neither publish nor ack). */
+  refuseSends: string | undefined;
 }
 
 export class StubChatServer {
   readonly members = new Set<Member>();
   readonly registers: Array<{ user: string; chatId: string; since: string | undefined }> = [];
-  readonly behaviour: StubBehaviour = { swallowAcks: false, doubleFrames: false, dropChats: false };
+  readonly behaviour: StubBehaviour = { swallowAcks: false, doubleFrames: false, dropChats: false, refuseSends: undefined };
   alive = true;
   url = '';
   #wss: WebSocketServer | undefined;
@@ -82,6 +84,11 @@ export class StubChatServer {
   #onFrame(member: Member, text: string): void {
     const frame = JSON.parse(text) as { type: string; payload: Record<string, string> };
     const p = frame.payload;
+    const refuse = this.behaviour.refuseSends;
+    if (refuse !== undefined && (frame.type === 'chat' || frame.type === 'direct')) {
+      member.socket.send(JSON.stringify({ type: 'error', payload: { code: refuse, message: 'stub refused it', clientId: p.clientId } }));
+      return;
+    }
     switch (frame.type) {
       case 'register': {
         const chatId = p.chatId as string;
