@@ -45,7 +45,14 @@ export interface StepFigures {
   /** Deliveries owed for the messages sent inside the window, and how many of them arrived. */
   expectedDeliveries: number;
   receivedDeliveries: number;
+  /** Deliveries owed by messages sent in the window that never arrived (refused messages excluded). */
   lost: number;
+  /**
+   * Messages the server refused with an error naming them (chatfleet answers
+   * `rate_limited` past PUBLISH_QUEUE_LIMIT rather than queue without bound):
+   * not published, so nobody was owed them.
+   */
+  refused: number;
   duplicated: number;
   p50Ms: number;
   p99Ms: number;
@@ -81,6 +88,8 @@ export class LoadDriver {
   private seqBase = 0;
   private counts = new Uint16Array(0);
   private msgRooms = new Uint16Array(0);
+  /** 1 for a message the server refused (its error named the message's clientId). */
+  private refusedFlags = new Uint8Array(0);
   private measureFrom = Number.MAX_SAFE_INTEGER;
   private measureTo = Number.MAX_SAFE_INTEGER;
   private measuredExpected = 0;
@@ -195,6 +204,7 @@ export class LoadDriver {
     this.seqBase = this.seq;
     this.counts = new Uint16Array(capacity);
     this.msgRooms = new Uint16Array(capacity);
+    this.refusedFlags = new Uint8Array(capacity);
     this.measureFrom = Number.MAX_SAFE_INTEGER;
     this.measureTo = Number.MAX_SAFE_INTEGER;
     this.measuredExpected = 0;
@@ -209,10 +219,17 @@ export class LoadDriver {
 
   private figures(step: StepOptions, sentInWindow: number, aborted: boolean): StepFigures {
     let lost = 0;
+    let refused = 0;
+    let refusedDeliveries = 0;
     let duplicated = 0;
     const from = this.measureFrom - this.seqBase;
     const to = Math.min(this.measureTo, this.seq) - this.seqBase;
     for (let k = Math.max(0, from); k < to; k++) {
+      if (this.refusedFlags[k] === 1) {
+        refused++;
+        refusedDeliveries += this.roomSizes[this.msgRooms[k] ?? 0] ?? 0;
+        continue;
+      }
       const expected = this.roomSizes[this.msgRooms[k] ?? 0] ?? 0;
       const got = this.counts[k] ?? 0;
       if (got < expected) lost += expected - got;
@@ -228,10 +245,11 @@ export class LoadDriver {
       windowMs,
       windowDeliveries: this.windowDeliveries,
       deliveriesPerSec: seconds > 0 ? this.windowDeliveries / seconds : 0,
-      offeredDeliveriesPerSec: seconds > 0 ? this.measuredExpected / seconds : 0,
-      expectedDeliveries: this.measuredExpected,
+      offeredDeliveriesPerSec: seconds > 0 ? (this.measuredExpected - refusedDeliveries) / seconds : 0,
+      expectedDeliveries: this.measuredExpected - refusedDeliveries,
       receivedDeliveries: this.measuredReceived,
       lost,
+      refused,
       duplicated,
       p50Ms: hasLatency ? this.histogram.getValueAtPercentile(50) / 1000 : Number.NaN,
       p99Ms: hasLatency ? this.histogram.getValueAtPercentile(99) / 1000 : Number.NaN,
@@ -262,7 +280,8 @@ export class LoadDriver {
     const chatId = this.roomIds[client.room] ?? 'r0';
     client.ws.send(
       this.options.target === 'chatfleet'
-        ? `{"type":"chat","payload":{"chatId":"${chatId}","message":"${text}"}}`
+        ? // The clientId lets a refusal name the message; Socket.IO has no refusals to tell apart.
+          `{"type":"chat","payload":{"chatId":"${chatId}","message":"${text}","clientId":"${seq}"}}`
         : `42["chat",{"chatId":"${chatId}","message":"${text}"}]`,
     );
   }
@@ -274,6 +293,9 @@ export class LoadDriver {
     const rooms = new Uint16Array(this.msgRooms.length * 2);
     rooms.set(this.msgRooms);
     this.msgRooms = rooms;
+    const refused = new Uint8Array(this.refusedFlags.length * 2);
+    refused.set(this.refusedFlags);
+    this.refusedFlags = refused;
   }
 
   /** The hot path: one delivered chat frame. Reads seq and send time from the bytes; no JSON.parse. */
@@ -362,7 +384,16 @@ export class LoadDriver {
     // Only setup frames, acks and errors get here; acks are one per message, not one per delivery.
     const text = data.toString();
     if (text.startsWith('{"type":"registered"')) registered();
-    else if (text.startsWith('{"type":"error"')) this.errors++;
+    else if (text.startsWith('{"type":"error"')) this.onChatfleetError(text);
+  }
+
+  /** Counts an error; one that names a message marks it refused, so nobody is owed it. */
+  private onChatfleetError(text: string): void {
+    this.errors++;
+    const clientId = (JSON.parse(text) as { payload?: { clientId?: unknown } }).payload?.clientId;
+    if (typeof clientId !== 'string') return;
+    const k = Number(clientId) - this.seqBase;
+    if (Number.isInteger(k) && k >= 0 && k < this.refusedFlags.length) this.refusedFlags[k] = 1;
   }
 
   private onSocketIoControl(

@@ -55,7 +55,8 @@ export interface RunContext {
 
 /**
  * ok: every delivery arrived and the target kept pace; behind: nothing lost but
- * it delivered under 90% of the offered rate (past saturation, queues grow);
+ * it delivered under 90% of the offered rate (past saturation, queues grow) or
+ * refused messages it could not publish in time;
  * loss: deliveries missing after the grace wait, or clients dropped.
  */
 export type StepStatus = 'ok' | 'behind' | 'loss' | 'crashed' | 'failed' | 'timeout';
@@ -206,10 +207,14 @@ export async function runLoadStep(ctx: RunContext, scenario: LoadScenario, targe
       record.status = 'loss';
       const codes = [...driver.closeCodes].map(([code, n]) => `${n}x${code}`).join(' ');
       if (codes !== '') record.note = `clients closed by server: ${codes}`;
-    } else if (figures.deliveriesPerSec < 0.9 * figures.offeredDeliveriesPerSec) {
+    } else if (figures.refused > 0 || figures.deliveriesPerSec < 0.9 * figures.offeredDeliveriesPerSec) {
       record.status = 'behind';
     } else {
       record.status = 'ok';
+    }
+    if (figures.refused > 0) {
+      const shed = `${figures.refused} messages refused by a busy server (not published, so owed to nobody)`;
+      record.note = record.note === undefined ? shed : `${record.note}; ${shed}`;
     }
   } catch (error) {
     const crashed = servers.find((s) => s.exit !== undefined);
