@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBalancer, type Balancer } from '../../apps/balancer/dist/balancer.js';
 import { parseBalancerConfig, type BalancerConfig } from '../../apps/balancer/dist/config.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../../test/support/redis-server.js';
+import { waitFor } from '../../test/support/wait.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -21,21 +22,6 @@ const distDir = fileURLToPath(new URL('../dist', import.meta.url));
 const resultsDir = fileURLToPath(new URL('../../test-results', import.meta.url));
 const ADMIN_TOKEN = 'dashboard-test-admin-token';
 
-/** Polls `check` until it returns something other than undefined/false; fails after `timeoutMs`. */
-async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 interface ServerJson {
   id: string;

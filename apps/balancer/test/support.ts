@@ -6,6 +6,9 @@ import { startTestRedis, uniquePrefix, type TestRedis } from '../../../test/supp
 import { startBalancer, type Balancer } from '../src/balancer.js';
 import { parseBalancerConfig, type BalancerConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
+import { waitFor } from '../../../test/support/wait.js';
+
+export { waitFor };
 
 export const AUTH_SECRET = randomBytes(24).toString('hex');
 
@@ -60,28 +63,6 @@ export async function startFixture(label: string, env: Record<string, string> = 
   };
 }
 
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 15_000,
-  everyMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
 
 export interface JsonResponse<T = any> {
   status: number;

@@ -2,6 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChatClient, ChatClientError, connect, type ChatMessage, type ClientState } from '../src/index.js';
 import { StubFleet } from './support/stub-fleet.js';
+import { waitFor } from '../../../test/support/wait.js';
 
 let fleet: StubFleet;
 const clients: ChatClient[] = [];
@@ -29,11 +30,7 @@ function collect(client: ChatClient): ChatMessage[] {
 }
 
 async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(what, check, timeoutMs, 10);
 }
 
 describe('client against a stub fleet', () => {

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ServerInfo } from '@chatfleet/protocol';
 import { freePort, startTestRedis, uniquePrefix, type TestRedis } from '../../../../test/support/redis-server.js';
+import { waitFor } from '../../../../test/support/wait.js';
 
 export const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 export const BALANCER_MAIN = `${REPO}apps/balancer/dist/main.js`;
@@ -142,9 +143,5 @@ export async function startFleet(options: { fleetMin?: number; env?: Record<stri
 
 /** Polls `check` every 20 ms until it is true or the deadline passes. */
 export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(what, check, timeoutMs, 20);
 }
