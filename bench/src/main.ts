@@ -21,7 +21,7 @@ const USAGE = `usage: npm run bench -- [options]
   --scenario LIST      comma list of single, dual, idle (or 1, 2, 3)
   --rates LIST         msgs/s steps of the single-server scenario (default 100,300,1000,3000)
   --cpu-prof           start servers with --cpu-prof (profiles in bench/results/profiles)
-  --json               print the records as one JSON object on stdout (table on stderr)
+  --json               stdout carries only the JSON line (the table goes to stderr)
   --no-save            do not append to bench/results/<date>.jsonl`;
 
 interface Flags {
@@ -213,7 +213,8 @@ async function main(): Promise<void> {
     const file = appendResults(records, when, host, { quick: flags.quick, durationS: flags.durationS, only: flags.only });
     log(`\nresults appended to ${file}`);
   }
-  if (flags.json) process.stdout.write(`${JSON.stringify({ run: when.toISOString(), machine: host, records, ratios: ratios(records) })}\n`);
+  // SPEC section 7: a table and a JSON line; the JSON line is always the last line on stdout.
+  process.stdout.write(`${JSON.stringify({ run: when.toISOString(), machine: host, records, ratios: ratios(records) })}\n`);
 }
 
 main().catch((error: unknown) => {

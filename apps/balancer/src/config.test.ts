@@ -32,6 +32,12 @@ describe('parseBalancerConfig', () => {
     { env: { LOG_LEVEL: 'loud' }, variable: 'LOG_LEVEL' },
     { env: { SCALE_DOWN_AFTER_MS: '-1' }, variable: 'SCALE_DOWN_AFTER_MS' },
     { env: { SCALE_DOWN_AFTER_MS: '1.5' }, variable: 'SCALE_DOWN_AFTER_MS' },
+    // Values only the chat servers use are checked by the balancer too, with the chat server's own
+    // ranges: otherwise every child would exit 2 and be respawned forever.
+    { env: { MAX_PAYLOAD: '20000000' }, variable: 'MAX_PAYLOAD' },
+    { env: { PUBLISH_QUEUE_LIMIT: '0' }, variable: 'PUBLISH_QUEUE_LIMIT' },
+    { env: { WRITE_BATCH_MS: 'soon' }, variable: 'WRITE_BATCH_MS' },
+    { env: { ALLOWED_ORIGINS: 'a, b' }, variable: 'ALLOWED_ORIGINS' },
   ])('names $variable when it is bad', ({ env, variable }) => {
     try {
       parseBalancerConfig(env);
@@ -41,5 +47,18 @@ describe('parseBalancerConfig', () => {
       expect((error as ConfigError).variable).toBe(variable);
       expect((error as ConfigError).message).toContain(variable);
     }
+  });
+
+  it('accepts exactly what a chat server accepts for the settings it hands down', async () => {
+    const { loadConfig } = await import('../../chat-server/src/config.js');
+    const env = { MAX_PAYLOAD: '16777216', RATE_LIMIT: '1000000', WRITE_BATCH_MS: '5', PUBLISH_QUEUE_LIMIT: '10', HEARTBEAT_TIMEOUT_MS: '10' };
+    const balancer = parseBalancerConfig(env);
+    const chatServer = loadConfig(env, { managed: true });
+    expect([balancer.MAX_PAYLOAD, balancer.RATE_LIMIT, balancer.WRITE_BATCH_MS, balancer.PUBLISH_QUEUE_LIMIT]).toEqual([
+      chatServer.maxPayload,
+      chatServer.rateLimit,
+      chatServer.writeBatchMs,
+      chatServer.publishQueueLimit,
+    ]);
   });
 });

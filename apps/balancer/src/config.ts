@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import {
+  chatServerSettings,
   ConfigError,
   PREFIX_PATTERN,
   intVar,
@@ -13,13 +14,14 @@ import {
 } from '@chatfleet/protocol/env';
 
 const HOST_PATTERN = /^[A-Za-z0-9.:_[\]-]{1,255}$/;
-const LOG_LEVELS = /^(fatal|error|warn|info|debug|trace|silent)$/;
 
 /** `<repo>/dashboard/dist`, found from this file (dist/config.js or src/config.ts). */
 const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../../dashboard/dist', import.meta.url));
 
 /** Every balancer variable, its default and what it accepts (SPEC section 5 and the team brief). */
 export const balancerConfigShape = {
+  /** Shared with the chat servers, which get them from the balancer (see @chatfleet/protocol/env). */
+  ...chatServerSettings,
   PORT: intVar(3000, 0, 65535),
   HOST: stringVar('127.0.0.1', HOST_PATTERN, 'a host name or IP address'),
   PUBLIC_HOST: optionalStringVar(HOST_PATTERN, 'a host name or IP address'),
@@ -27,35 +29,17 @@ export const balancerConfigShape = {
   REDIS_URL: redisUrlVar(),
   /** Where start-up looks for a local Redis when REDIS_URL is unset. */
   REDIS_PROBE_URL: stringVar('redis://127.0.0.1:6379', /^rediss?:\/\/\S+$/, 'a redis:// or rediss:// URL'),
-  /** How long start-up waits for REDIS_URL to answer. */
-  REDIS_CONNECT_TIMEOUT_MS: intVar(5000, 100),
-  REDIS_PREFIX: stringVar('', PREFIX_PATTERN, 'letters, digits and ._:- (up to 64)'),
   FLEET_MIN: intVar(1, 0, 64),
   FLEET_MAX: intVar(8, 1, 64),
   SPAWN_WRITES_PER_SEC: numberVar(50_000, 1, 1e9),
   REDISTRIBUTE_FRACTION: numberVar(0.04, 0.0001, 1),
   EVENT_LOOP_LAG_MS: numberVar(15, 1, 60_000),
-  HEARTBEAT_TIMEOUT_MS: intVar(3000, 100),
   AUTH_SECRET: optionalStringVar(),
-  TOKEN_TTL_S: intVar(60, 1, 86_400),
   ADMIN_TOKEN: optionalStringVar(),
   USER_SECRET: optionalStringVar(),
-  MAX_PAYLOAD: intVar(65_536, 1024),
-  RATE_LIMIT: intVar(20, 1),
-  SLOW_CONSUMER_BYTES: intVar(4_194_304, 1024),
-  HISTORY_LIMIT: intVar(1000, 1),
   READY_TIMEOUT_MS: intVar(10_000, 100),
   STOP_TIMEOUT_MS: intVar(10_000, 100),
-  METRICS_INTERVAL_MS: intVar(1000, 50),
   GONE_RETENTION_MS: intVar(30_000, 0),
-  /** Passed to chat servers: how long a drain waits for clients to leave. */
-  DRAIN_TIMEOUT_MS: intVar(10_000, 0),
-  /** Passed to chat servers: how long a redirected client may stay before close 1001. */
-  REDIRECT_GRACE_MS: intVar(5000, 0),
-  /** Passed to chat servers: websocket ping interval. */
-  PING_INTERVAL_MS: intVar(30_000, 100),
-  /** Passed to chat servers: comma list of allowed Origins; unset = any. */
-  ALLOWED_ORIGINS: optionalStringVar(),
   /** Least time between two automatic redistributions away from one hot server. */
   REBALANCE_COOLDOWN_MS: intVar(5000, 0),
   /**
@@ -67,7 +51,6 @@ export const balancerConfigShape = {
   DASHBOARD_DIR: stringVar(DEFAULT_DASHBOARD_DIR),
   /** The chat server's entry file; default apps/chat-server/dist/main.js next to this app. */
   CHAT_SERVER_ENTRY: optionalStringVar(),
-  LOG_LEVEL: stringVar('info', LOG_LEVELS, 'one of fatal, error, warn, info, debug, trace, silent'),
 };
 
 export type BalancerConfig = z.infer<z.ZodObject<typeof balancerConfigShape>>;

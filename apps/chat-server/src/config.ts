@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { ID_PATTERN } from '@chatfleet/protocol';
 import {
+  chatServerSettings,
   intVar,
   optionalStringVar,
   parseEnv,
@@ -10,33 +11,16 @@ import {
   stringVar,
 } from '@chatfleet/protocol/env';
 
-const LOG_LEVEL_PATTERN = /^(fatal|error|warn|info|debug|trace|silent)$/;
 const HOST_PATTERN = /^[A-Za-z0-9.:_[\]-]{1,255}$/;
-const ORIGINS_PATTERN = /^[^\s,]+(,[^\s,]+)*$/;
 
 const shape = {
   PORT: intVar(0, 0, 65535),
   HOST: stringVar('127.0.0.1', HOST_PATTERN, 'a host name or IP address'),
   PUBLIC_HOST: optionalStringVar(HOST_PATTERN, 'a host name or IP address'),
   REDIS_URL: redisUrlVar(),
-  REDIS_PREFIX: stringVar('', PREFIX_PATTERN, 'letters, digits and ._:- (up to 64)'),
   SERVER_ID: optionalStringVar(ID_PATTERN, 'an id matching ^[A-Za-z0-9._:-]{1,64}$'),
+  ...chatServerSettings,
   AUTH_SECRET: optionalStringVar(),
-  TOKEN_TTL_S: intVar(60, 1, 86_400),
-  MAX_PAYLOAD: intVar(65_536, 1024, 16 * 1024 * 1024),
-  RATE_LIMIT: intVar(20, 1, 1_000_000),
-  SLOW_CONSUMER_BYTES: intVar(4 * 1024 * 1024, 1024),
-  HISTORY_LIMIT: intVar(1000, 1, 10_000_000),
-  METRICS_INTERVAL_MS: intVar(1000, 10, 3_600_000),
-  PING_INTERVAL_MS: intVar(30_000, 10, 3_600_000),
-  DRAIN_TIMEOUT_MS: intVar(10_000, 0, 3_600_000),
-  REDIRECT_GRACE_MS: intVar(5000, 0, 3_600_000),
-  ALLOWED_ORIGINS: optionalStringVar(ORIGINS_PATTERN, 'a comma-separated list of origins like https://chat.example'),
-  HEARTBEAT_TIMEOUT_MS: intVar(3000, 10, 3_600_000),
-  REDIS_CONNECT_TIMEOUT_MS: intVar(5000, 10, 600_000),
-  WRITE_BATCH_MS: intVar(0, 0, 1000),
-  PUBLISH_QUEUE_LIMIT: intVar(5000, 1, 1_000_000),
-  LOG_LEVEL: stringVar('info', LOG_LEVEL_PATTERN, 'one of fatal, error, warn, info, debug, trace, silent'),
 };
 
 /** Everything the chat server reads from its environment, validated. */

@@ -86,3 +86,33 @@ export function parseEnv<S extends z.ZodRawShape>(shape: S, env: Env): z.infer<z
   const variable = String(issue?.path[0] ?? 'environment');
   throw new ConfigError(variable, `${variable} ${issue?.message ?? 'is invalid'}`);
 }
+
+/** Pino log levels, and `silent`. */
+export const LOG_LEVEL_PATTERN = /^(fatal|error|warn|info|debug|trace|silent)$/;
+
+const ORIGINS_PATTERN = /^[^\s,]+(,[^\s,]+)*$/;
+
+/**
+ * The chat server's settings that its balancer reads too: the balancer checks
+ * them at its own start and hands them to every child it forks. One definition
+ * serves both apps, so the balancer can never accept a value that would make
+ * its children exit with code 2 (and be respawned over and over).
+ */
+export const chatServerSettings = {
+  REDIS_PREFIX: stringVar('', PREFIX_PATTERN, 'letters, digits and ._:- (up to 64)'),
+  TOKEN_TTL_S: intVar(60, 1, 86_400),
+  MAX_PAYLOAD: intVar(65_536, 1024, 16 * 1024 * 1024),
+  RATE_LIMIT: intVar(20, 1, 1_000_000),
+  SLOW_CONSUMER_BYTES: intVar(4 * 1024 * 1024, 1024),
+  HISTORY_LIMIT: intVar(1000, 1, 10_000_000),
+  METRICS_INTERVAL_MS: intVar(1000, 10, 3_600_000),
+  PING_INTERVAL_MS: intVar(30_000, 10, 3_600_000),
+  DRAIN_TIMEOUT_MS: intVar(10_000, 0, 3_600_000),
+  REDIRECT_GRACE_MS: intVar(5000, 0, 3_600_000),
+  ALLOWED_ORIGINS: optionalStringVar(ORIGINS_PATTERN, 'a comma-separated list of origins like https://chat.example'),
+  HEARTBEAT_TIMEOUT_MS: intVar(3000, 10, 3_600_000),
+  REDIS_CONNECT_TIMEOUT_MS: intVar(5000, 10, 600_000),
+  WRITE_BATCH_MS: intVar(0, 0, 1000),
+  PUBLISH_QUEUE_LIMIT: intVar(5000, 1, 1_000_000),
+  LOG_LEVEL: stringVar('info', LOG_LEVEL_PATTERN, 'one of fatal, error, warn, info, debug, trace, silent'),
+};

@@ -11,6 +11,7 @@ import {
   type ServerStatus,
   type UserEvent,
 } from '@chatfleet/protocol';
+import { chatServerSettings } from '@chatfleet/protocol/env';
 import type { BalancerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Reading } from '../load/metrics-reader.js';
@@ -280,20 +281,11 @@ export class Fleet {
       HOST: c.HOST,
       PUBLIC_HOST: c.PUBLIC_HOST ?? c.HOST,
       REDIS_URL: this.options.redisUrl,
-      REDIS_PREFIX: c.REDIS_PREFIX,
       AUTH_SECRET: this.options.authSecret,
-      TOKEN_TTL_S: String(c.TOKEN_TTL_S),
-      MAX_PAYLOAD: String(c.MAX_PAYLOAD),
-      RATE_LIMIT: String(c.RATE_LIMIT),
-      SLOW_CONSUMER_BYTES: String(c.SLOW_CONSUMER_BYTES),
-      HISTORY_LIMIT: String(c.HISTORY_LIMIT),
-      METRICS_INTERVAL_MS: String(c.METRICS_INTERVAL_MS),
-      PING_INTERVAL_MS: String(c.PING_INTERVAL_MS),
-      DRAIN_TIMEOUT_MS: String(c.DRAIN_TIMEOUT_MS),
-      REDIRECT_GRACE_MS: String(c.REDIRECT_GRACE_MS),
-      HEARTBEAT_TIMEOUT_MS: String(c.HEARTBEAT_TIMEOUT_MS),
-      ALLOWED_ORIGINS: c.ALLOWED_ORIGINS ?? '',
-      LOG_LEVEL: c.LOG_LEVEL,
+      // Every shared setting, so children run with exactly what the balancer checked.
+      ...Object.fromEntries(
+        Object.keys(chatServerSettings).map((key) => [key, String(c[key as keyof typeof chatServerSettings] ?? '')]),
+      ),
     };
   }
 
