@@ -285,10 +285,13 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     for (const user of users) {
       if (!ID_PATTERN.test(user)) throw invalid(`invalid user id ${JSON.stringify(user)}`);
     }
-    if (this.#watched.size + users.length > Limits.maxWatchedUsers) {
+    // Counted as the server counts: distinct users, those already watched not again.
+    const fresh = [...new Set(users)].filter((user) => !this.#watched.has(user));
+    if (this.#watched.size + fresh.length > Limits.maxWatchedUsers) {
       throw invalid(`a client may watch at most ${Limits.maxWatchedUsers} users`);
     }
-    for (const user of users) this.#watched.add(user);
+    for (const user of fresh) this.#watched.add(user);
+    // The server answers one status per user named, so already watched users are asked again.
     this.#write(JSON.stringify({ type: 'watch', payload: { users } }));
   }
 

@@ -139,4 +139,32 @@ describe.skipIf(!built)('client against a real fleet', () => {
     await until(() => alice.seen.length === 4, 'the next message');
     expect(alice.seen.map((m) => m.message)).toEqual(['a', 'b', 'c', 'd']);
   }, 20_000);
+
+  it('watches users across servers, counting each user once however often it is named', async () => {
+    const [alice] = await pairOnTwoServers('watch-room', 'watch-alice', 'watch-bob');
+    const statuses: Array<{ userId: string; online: boolean }> = [];
+    alice.client.on('status', (status) => statuses.push(status));
+
+    alice.client.watch(['watch-bob', 'watch-bob', 'watch-carol']);
+    await until(() => statuses.length >= 3, 'one status per user named');
+    expect(statuses.slice(0, 3)).toEqual([
+      { userId: 'watch-bob', online: true },
+      { userId: 'watch-bob', online: true },
+      { userId: 'watch-carol', online: false },
+    ]);
+
+    // 98 more distinct users make 100 watched; naming watched ones again must not count against the limit.
+    alice.client.watch(Array.from({ length: 98 }, (_, i) => `watch-u${i}`));
+    expect(() => alice.client.watch(['watch-bob', 'watch-carol'])).not.toThrow();
+    expect(() => alice.client.watch(['watch-one-too-many'])).toThrow(/at most 100/);
+
+    // carol comes online on whatever server she is given: alice hears it fleet-wide.
+    const carol = await user('watch-carol');
+    await until(() => statuses.some((s) => s.userId === 'watch-carol' && s.online), 'carol to show online');
+    await carol.client.close();
+    await until(
+      () => statuses.filter((s) => s.userId === 'watch-carol').at(-1)?.online === false,
+      'carol to show offline again',
+    );
+  });
 });
