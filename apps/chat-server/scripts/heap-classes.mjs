@@ -23,7 +23,10 @@ async function snapshot(inspectorUrl) {
       else if (message.id === 2) resolve();
     });
   });
+  // Collect, give FinalizationRegistry callbacks a turn (node-redis's AbortSignal.timeout timers are
+  // freed only after theirs ran), then snapshot, which collects again: only live objects are counted.
   ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+  await sleep(300);
   ws.send(JSON.stringify({ id: 2, method: 'HeapProfiler.takeHeapSnapshot', params: { reportProgress: false } }));
   await done;
   ws.terminate();

@@ -24,11 +24,14 @@ export interface ConnectionHost {
 
 /**
  * A connected client. Kept small on purpose: one of these lives per socket,
- * and room membership sets are only made once the client joins a room.
+ * and a room membership set is only made once the client joins a second room.
  */
 export class Connection extends SocketConnection implements Bucket, Strikes {
-  /** Rooms joined (including joins still replaying). */
-  rooms: Set<string> | undefined = undefined;
+  /**
+   * Rooms joined (including joins still replaying): the id itself while there
+   * is one, a set only from the second; most clients stay in one room.
+   */
+  private joined: string | Set<string> | undefined = undefined;
   /** Users watched for online status. */
   watched: Set<string> | undefined = undefined;
   tokens: number;
@@ -50,6 +53,47 @@ export class Connection extends SocketConnection implements Bucket, Strikes {
     super(socket);
     this.tokens = burst;
     this.refilledAt = connectedAt;
+  }
+
+  /** Number of rooms joined. */
+  get roomCount(): number {
+    const joined = this.joined;
+    return joined === undefined ? 0 : typeof joined === 'string' ? 1 : joined.size;
+  }
+
+  /** True when the connection has joined `chatId`. */
+  inRoom(chatId: string): boolean {
+    const joined = this.joined;
+    return joined === undefined ? false : typeof joined === 'string' ? joined === chatId : joined.has(chatId);
+  }
+
+  /** The rooms joined, as a fresh array (callers may leave rooms while going through it). */
+  roomIds(): string[] {
+    const joined = this.joined;
+    return joined === undefined ? [] : typeof joined === 'string' ? [joined] : [...joined];
+  }
+
+  /** Records a joined room. */
+  addRoom(chatId: string): void {
+    const joined = this.joined;
+    if (joined === undefined) this.joined = chatId;
+    else if (typeof joined === 'string') {
+      if (joined !== chatId) this.joined = new Set([joined, chatId]);
+    } else joined.add(chatId);
+  }
+
+  /** Forgets a room; returns false when the connection was not in it. */
+  removeRoom(chatId: string): boolean {
+    const joined = this.joined;
+    if (joined === undefined) return false;
+    if (typeof joined === 'string') {
+      if (joined !== chatId) return false;
+      this.joined = undefined;
+      return true;
+    }
+    if (!joined.delete(chatId)) return false;
+    if (joined.size === 0) this.joined = undefined;
+    return true;
   }
 
   override get maxPayload(): number {

@@ -109,8 +109,7 @@ export class FrameHandler {
     switch (frame.type) {
       case 'register': {
         const { chatId, since } = frame.payload;
-        const joined = connection.rooms;
-        if (joined !== undefined && !joined.has(chatId) && joined.size >= Limits.maxRoomsPerConnection) {
+        if (!connection.inRoom(chatId) && connection.roomCount >= Limits.maxRoomsPerConnection) {
           connection.sendError(ErrorCode.tooMany, `a connection may join up to ${Limits.maxRoomsPerConnection} rooms`);
           return;
         }
@@ -126,18 +125,18 @@ export class FrameHandler {
       case 'chat': {
         const { message, clientId } = frame.payload;
         let chatId = frame.payload.chatId;
-        const joined = connection.rooms;
         if (chatId === undefined) {
-          if (joined === undefined || joined.size === 0) {
+          const joined = connection.roomCount;
+          if (joined === 0) {
             connection.sendError(ErrorCode.notRegistered, 'join a room before sending', clientId);
             return;
           }
-          if (joined.size > 1) {
+          if (joined > 1) {
             connection.sendError(ErrorCode.badFrame, 'chatId is required when the connection has joined several rooms', clientId);
             return;
           }
-          chatId = joined.values().next().value as string;
-        } else if (joined === undefined || !joined.has(chatId)) {
+          chatId = connection.roomIds()[0]!;
+        } else if (!connection.inRoom(chatId)) {
           connection.sendError(ErrorCode.notRegistered, `not in room "${chatId}"`, clientId);
           return;
         }

@@ -6,7 +6,8 @@ import type { LuaScript, Redis } from './lua.js';
 /** What the recovery reads from a connection. */
 export interface SharedConnection {
   readonly userId: string;
-  readonly rooms: ReadonlySet<string> | undefined;
+  /** The rooms joined. */
+  roomIds(): Iterable<string>;
 }
 
 /** What the recovery needs from the server. */
@@ -30,8 +31,7 @@ export function localShares(connections: Iterable<SharedConnection>): {
   const users = new Map<string, number>();
   for (const connection of connections) {
     users.set(connection.userId, (users.get(connection.userId) ?? 0) + 1);
-    if (connection.rooms === undefined) continue;
-    for (const chatId of connection.rooms) {
+    for (const chatId of connection.roomIds()) {
       const field = `${chatId} ${connection.userId}`;
       presence.set(field, (presence.get(field) ?? 0) + 1);
     }

@@ -114,11 +114,11 @@ export class Rooms {
    * been receiving the room live, so a replay could only repeat messages.
    */
   async join(connection: Connection, chatId: string, since: string | undefined): Promise<void> {
-    if (connection.rooms?.has(chatId) === true) {
+    if (connection.inRoom(chatId)) {
       connection.send(encodeServerFrame('registered', await this.registeredPayload(chatId)));
       return;
     }
-    (connection.rooms ??= new Set()).add(chatId);
+    connection.addRoom(chatId);
     const room = this.rooms.get(chatId) ?? this.open(chatId);
     const join: PendingJoin = { buffer: [], floor: undefined };
     (room.pending ??= new Map()).set(connection, join);
@@ -180,7 +180,7 @@ export class Rooms {
 
   /** Leaves one room; returns false when the connection was not in it. */
   leave(connection: Connection, chatId: string): boolean {
-    if (connection.rooms?.delete(chatId) !== true) return false;
+    if (!connection.removeRoom(chatId)) return false;
     const room = this.rooms.get(chatId);
     if (room !== undefined) {
       room.remove(connection);
@@ -194,8 +194,7 @@ export class Rooms {
 
   /** Leaves every room (on disconnect). */
   leaveAll(connection: Connection): void {
-    if (connection.rooms === undefined) return;
-    for (const chatId of [...connection.rooms]) this.leave(connection, chatId);
+    for (const chatId of connection.roomIds()) this.leave(connection, chatId);
   }
 
   /** Local connection counts per room and writes since the last call. */

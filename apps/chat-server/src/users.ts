@@ -19,16 +19,44 @@ export const onlineDelta = new LuaScript(ONLINE_DELTA_SCRIPT);
 /**
  * One user with a local connection or a local watcher; subscribed to
  * `user:{id}` while it has either. Kept small: there is one per connected
- * user, so the watcher set and the subscription promise exist only when used.
+ * user, so its one connection is held as is (a set only from the second),
+ * and the watcher set and the subscription promise exist only when used.
  */
 class LocalUser {
-  readonly connections = new Set<Connection>();
+  private held: Connection | Set<Connection> | undefined = undefined;
   watchers: Set<Connection> | undefined = undefined;
   /** Until the channel subscription is active. */
   ready: Promise<void> | undefined = undefined;
 
   constructor(readonly id: string) {}
+
+  get hasConnections(): boolean {
+    return this.held !== undefined;
+  }
+
+  add(connection: Connection): void {
+    const held = this.held;
+    if (held === undefined) this.held = connection;
+    else if (held instanceof Set) held.add(connection);
+    else if (held !== connection) this.held = new Set([held, connection]);
+  }
+
+  delete(connection: Connection): void {
+    const held = this.held;
+    if (held === connection) this.held = undefined;
+    else if (held instanceof Set && held.delete(connection) && held.size === 0) this.held = undefined;
+  }
+
+  /** Writes one framed message to each of the user's connections. */
+  sendFramed(frame: Buffer): void {
+    const held = this.held;
+    if (held instanceof Set) for (const connection of held) connection.sendFramed(frame);
+    else held?.sendFramed(frame);
+  }
 }
+
+/** How node-redis keeps a channel's listeners (the argument of `extendPubSubChannelListeners`). */
+type ChannelListeners = Parameters<Redis['extendPubSubChannelListeners']>[2];
 
 /** The users of one chat server. */
 export class Users {
@@ -36,6 +64,8 @@ export class Users {
   private directSeq = 0;
   /** Length of a user channel's name before the user id (`<prefix>user:`). */
   private readonly channelHead: number;
+  /** UNSUBSCRIBEs in flight, by user: a new subscription to the same channel waits for its one. */
+  private readonly unsubscribing = new Map<string, Promise<void>>();
 
   constructor(
     private readonly redis: Redis,
@@ -50,7 +80,7 @@ export class Users {
   /** Counts a new connection online and subscribes to its user's channel. */
   connect(connection: Connection): void {
     const user = this.users.get(connection.userId) ?? this.open(connection.userId);
-    user.connections.add(connection);
+    user.add(connection);
     onlineDelta
       .run(this.redis, onlineDeltaArgs(this.keys, this.serverId, connection.userId, 1))
       .then((left) => {
@@ -64,7 +94,7 @@ export class Users {
     const userId = connection.userId;
     const user = this.users.get(userId);
     if (user !== undefined) {
-      user.connections.delete(connection);
+      user.delete(connection);
       this.closeIfUnused(user);
     }
     if (connection.watched !== undefined) {
@@ -133,6 +163,19 @@ export class Users {
     if (user !== undefined) this.onEvent(user, message);
   };
 
+  /**
+   * The listeners of every user channel in node-redis: one object for all of
+   * them, where `subscribe(channel, listener)` would make an object and two
+   * sets per channel, i.e. per connected user. Nothing in node-redis changes
+   * it as long as user channels are only subscribed with it and unsubscribed
+   * without a listener (which drops the channel's entry whole).
+   */
+  private readonly channelListeners: ChannelListeners = {
+    unsubscribing: false,
+    buffers: new Set(),
+    strings: new Set([this.onMessage]),
+  };
+
   private onEvent(user: LocalUser, message: string): void {
     let event: UserEvent;
     try {
@@ -144,9 +187,8 @@ export class Users {
       return;
     }
     if (event.kind === 'direct') {
-      if (user.connections.size === 0) return;
-      const frame = frameString(encodeServerFrame('direct', event.payload));
-      for (const connection of user.connections) connection.sendFramed(frame);
+      if (!user.hasConnections) return;
+      user.sendFramed(frameString(encodeServerFrame('direct', event.payload)));
     } else {
       if (user.watchers === undefined || user.watchers.size === 0) return;
       const frame = frameString(encodeServerFrame('status', { userId: event.userId, online: event.online }));
@@ -157,7 +199,13 @@ export class Users {
   private open(userId: string): LocalUser {
     const user = new LocalUser(userId);
     this.users.set(userId, user);
-    const ready = this.subscriber.subscribe(this.keys.user(userId), this.onMessage);
+    // After an UNSUBSCRIBE of the same channel still in flight, node-redis would take this
+    // subscription for done and then drop the channel when that reply comes: wait for it.
+    const pending = this.unsubscribing.get(userId);
+    const ready =
+      pending === undefined
+        ? this.subscribeChannel(userId)
+        : pending.then(() => (this.users.get(userId) === user ? this.subscribeChannel(userId) : undefined));
     user.ready = ready;
     ready.then(
       () => {
@@ -168,11 +216,20 @@ export class Users {
     return user;
   }
 
+  private subscribeChannel(userId: string): Promise<void> {
+    return this.subscriber.extendPubSubChannelListeners('CHANNELS', this.keys.user(userId), this.channelListeners);
+  }
+
   private closeIfUnused(user: LocalUser): void {
-    if (user.connections.size > 0 || (user.watchers !== undefined && user.watchers.size > 0)) return;
+    if (user.hasConnections || (user.watchers !== undefined && user.watchers.size > 0)) return;
     this.users.delete(user.id);
-    this.subscriber
-      .unsubscribe(this.keys.user(user.id), this.onMessage)
-      .catch((err: unknown) => this.log.warn({ err, userId: user.id }, 'user unsubscribe failed'));
+    const userId = user.id;
+    const done = this.subscriber
+      .unsubscribe(this.keys.user(userId))
+      .catch((err: unknown) => this.log.warn({ err, userId }, 'user unsubscribe failed'))
+      .finally(() => {
+        if (this.unsubscribing.get(userId) === done) this.unsubscribing.delete(userId);
+      });
+    this.unsubscribing.set(userId, done);
   }
 }
