@@ -34,7 +34,7 @@ describe('scale-down', () => {
     }
     const three = await waitReady(f.balancer.url, 3);
     expect(three).toHaveLength(3);
-    // Idle clients on every server (more on the later ones, so the drain order is by load, then clients).
+    // Idle clients on every server, to check where a drain sends them.
     for (const [i, server] of three.entries()) {
       const list: TestClient[] = [];
       for (let j = 0; j <= i; j++) {
@@ -87,8 +87,9 @@ describe('scale-down', () => {
         expect(target?.[0]).not.toBe(serverId);
       }
     }
-    // The least-loaded server (fewest clients) went first.
-    expect(first!.serverId).toBe(three[0]!.id);
+    // Which server goes first is the policy's least-loaded choice (table-tested in policy.test.ts):
+    // here the clients' own joins are the only load, and they are still moving through the 3-second
+    // window and the once-a-second metrics when the first drain is decided, so the order is not fixed.
 
     // At FLEET_MIN it stays put: no further drain, no spawn.
     await new Promise((resolve) => setTimeout(resolve, SCALE_DOWN_AFTER_MS + 1500));
