@@ -5,6 +5,7 @@ import { parseServerFrame, type ServerFrame, type ServerFrameType, type ServerPa
 import { mintTicket } from '@chatfleet/protocol/tickets';
 import { startChatServer, type ChatServer } from '../src/chat-server.js';
 import { chatServerConfig, type ChatServerConfig } from '../src/config.js';
+import { waitFor } from '../../../test/support/wait.js';
 
 export const SECRET = 'test-secret';
 
@@ -17,13 +18,8 @@ export async function startServer(overrides: Partial<ChatServerConfig>): Promise
 
 /** Polls `check` until it returns a truthy value or `ms` passes. */
 export async function waitUntil<T>(check: () => T | Promise<T>, what: string, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  // Truthy, as these tests mean it: a count of 0 is still waiting.
+  return waitFor(what, async () => (await check()) || undefined, ms, 10) as Promise<T>;
 }
 
 /** A websocket client that keeps every frame it gets. */
