@@ -25,16 +25,26 @@ export const messageIdSchema = z
 
 /**
  * Compares two room message ids; negative when `a` comes before `b`.
- * Works on the numbers, not the strings, so `9-0` sorts before `10-0`.
+ * Works on the numbers, not the strings, so `9-0` sorts before `10-0`. Every
+ * client compares each message it receives, so this stays on plain strings:
+ * with leading zeros skipped, a longer run of digits is the larger number,
+ * and runs of equal length compare like strings.
  */
 export function compareMessageIds(a: string, b: string): number {
   const dashA = a.indexOf('-');
   const dashB = b.indexOf('-');
-  const msA = BigInt(a.slice(0, dashA));
-  const msB = BigInt(b.slice(0, dashB));
-  if (msA !== msB) return msA < msB ? -1 : 1;
-  const seqA = BigInt(a.slice(dashA + 1));
-  const seqB = BigInt(b.slice(dashB + 1));
-  if (seqA === seqB) return 0;
-  return seqA < seqB ? -1 : 1;
+  return compareDigits(a, 0, dashA, b, 0, dashB) || compareDigits(a, dashA + 1, a.length, b, dashB + 1, b.length);
+}
+
+/** Compares the decimal numbers `a[aStart, aEnd)` and `b[bStart, bEnd)`; negative, 0 or positive. */
+function compareDigits(a: string, aStart: number, aEnd: number, b: string, bStart: number, bEnd: number): number {
+  while (aStart < aEnd - 1 && a.charCodeAt(aStart) === 48) aStart++;
+  while (bStart < bEnd - 1 && b.charCodeAt(bStart) === 48) bStart++;
+  const lengths = aEnd - aStart - (bEnd - bStart);
+  if (lengths !== 0) return lengths;
+  for (; aStart < aEnd; aStart++, bStart++) {
+    const diff = a.charCodeAt(aStart) - b.charCodeAt(bStart);
+    if (diff !== 0) return diff;
+  }
+  return 0;
 }
