@@ -16,7 +16,6 @@ import type { BalancerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Reading } from '../load/metrics-reader.js';
 import { planActions, type PolicyServer } from '../load/policy.js';
-import { last } from '../load/history.js';
 import { heartbeatStale, withinRecovery } from '../load/liveness.js';
 import { leastLoaded } from '../load/selection.js';
 import type { RedisClient } from '../redis/client.js';
@@ -62,7 +61,7 @@ export interface MetricsView {
   historyOf(id: string): ServerHistory;
   roomsOf(id: string): string[];
   hostedRoomsOf(id: string): string[];
-  pendingClients(id: string): number;
+  expectedClients(id: string): number;
   forget(id: string): void;
 }
 
@@ -346,7 +345,7 @@ export class Fleet {
         managed: r.managed,
         socketWrites: history.socketWrites,
         eventLoopMs: history.eventLoopMs,
-        clients: last(history.clients) + metrics.pendingClients(r.id),
+        clients: metrics.expectedClients(r.id),
         rooms: metrics.hostedRoomsOf(r.id),
       };
     });

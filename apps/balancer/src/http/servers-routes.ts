@@ -11,7 +11,6 @@ import {
 } from '@chatfleet/protocol';
 import { mintTicket, verifyUserSignature, withToken } from '@chatfleet/protocol/tickets';
 import { FleetFullError } from '../fleet/fleet.js';
-import { last } from '../load/history.js';
 import { chooseServer } from '../load/selection.js';
 import { requireAdmin } from './auth.js';
 import type { AppContext } from './context.js';
@@ -98,7 +97,7 @@ export function serversRouter(ctx: AppContext): Router {
     if (record === undefined || record.status === 'gone') throw new HttpError(404, HttpErrorCode.unknownServer, `no live server ${id}`);
     // Clients provisioned since the last metrics read count too; a fraction of a
     // non-empty server moves at least one client.
-    const clients = last(reader.historyOf(id).clients) + reader.pendingClients(id);
+    const clients = reader.expectedClients(id);
     const n = 'count' in parsed.data ? parsed.data.count : Math.max(1, Math.ceil(parsed.data.fraction * clients));
     const target = fleet.targetOtherThan(id);
     if (target === undefined || !(await fleet.redistribute(id, n, target.id, 'admin'))) {

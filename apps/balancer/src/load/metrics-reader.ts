@@ -2,7 +2,7 @@
 import { isId, type RedisKeys, type RoomHistory, type ServerHistory } from '@chatfleet/protocol';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis/client.js';
-import { pushCapped, ratePerSecond } from './history.js';
+import { last, pushCapped, ratePerSecond } from './history.js';
 
 /** A server's hash `server:{id}` as read from Redis (fields may be missing while a server starts). */
 export interface ServerHash {
@@ -116,12 +116,17 @@ export class MetricsReader {
     rooms.set(room, now + PLACED_ROOM_INTERVALS * this.options.intervalMs);
   }
 
+  /** Clients a server has or is about to have: its last reported figure plus the provisions since. */
+  expectedClients(serverId: string): number {
+    return last(this.historyOf(serverId).clients) + this.pendingClients(serverId);
+  }
+
   /**
    * Clients provisioned to `serverId` since its figures were last read. Added
    * to the reported clients, so a burst of provisions within one second is
    * spread over equally loaded servers instead of all going to one.
    */
-  pendingClients(serverId: string): number {
+  private pendingClients(serverId: string): number {
     return this.pending.get(serverId) ?? 0;
   }
 
