@@ -1,7 +1,10 @@
 // One test run for the whole repository: unit tests beside the code, integration tests under each app's test/.
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Code under test imports the client's per-file build (fresh after `tsc -b`), not its bundle (see packages/client/package.json).
+  ssr: { resolve: { conditions: ['chatfleet-source', ...defaultServerConditions] } },
   test: {
     include: [
       'packages/*/src/**/*.test.ts',

@@ -18,6 +18,8 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
+  protocolError: 1002,
+  invalidPayload: 1007,
   policyViolation: 1008,
   messageTooBig: 1009,
   internalError: 1011,
@@ -32,10 +34,14 @@ export const HttpErrorCode = {
   forbidden: 'forbidden',
   notFound: 'not_found',
   unknownServer: 'unknown_server',
+  /** A request body over the balancer's limit (413). */
+  tooLarge: 'too_large',
   fleetFull: 'fleet_full',
   noReadyServer: 'no_ready_server',
   noTarget: 'no_target',
   shuttingDown: 'shutting_down',
+  /** Extension: the balancer that owns the server did not take the command (none listening on its channel). */
+  ownerUnreachable: 'owner_unreachable',
   internal: 'internal',
 } as const;
 export type HttpErrorCode = (typeof HttpErrorCode)[keyof typeof HttpErrorCode];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, intVar, numberVar, parseEnv, stringVar } from './env.js';
+import { chatServerProcessEnv, ConfigError, intVar, numberVar, parseEnv, resolveLogFormat, stringVar } from './env.js';
 
 describe('parseEnv', () => {
   const shape = { PORT: intVar(3000, 0, 65535), FRACTION: numberVar(0.04, 0, 1), HOST: stringVar('127.0.0.1') };
@@ -22,5 +22,27 @@ describe('parseEnv', () => {
       expect((error as ConfigError).variable).toBe(variable);
       expect((error as ConfigError).message).toMatch(message);
     }
+  });
+});
+
+describe('resolveLogFormat', () => {
+  it.each([
+    [undefined, true, 'pretty'],
+    [undefined, false, 'json'],
+    [undefined, undefined, 'json'],
+    ['json', true, 'json'],
+    ['pretty', false, 'pretty'],
+  ] as const)('setting %s on a terminal %s -> %s', (setting, isTTY, expected) => {
+    expect(resolveLogFormat(setting, isTTY)).toBe(expected);
+  });
+});
+
+describe('chatServerProcessEnv', () => {
+  it.each([
+    { name: 'one malloc arena by default', base: { PATH: '/bin' }, fixed: { PORT: '0' }, expected: { MALLOC_ARENA_MAX: '1', PATH: '/bin', PORT: '0' } },
+    { name: "the starter's own arena count wins", base: { MALLOC_ARENA_MAX: '4' }, fixed: {}, expected: { MALLOC_ARENA_MAX: '4' } },
+    { name: 'fixed settings win over the base', base: { PORT: '3001' }, fixed: { PORT: '0' }, expected: { MALLOC_ARENA_MAX: '1', PORT: '0' } },
+  ])('$name', ({ base, fixed, expected }) => {
+    expect(chatServerProcessEnv(base, fixed)).toEqual(expected);
   });
 });

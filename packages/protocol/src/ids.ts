@@ -19,6 +19,11 @@ export function isId(value: unknown): value is string {
  */
 export const MESSAGE_ID_PATTERN = /^\d{1,20}-\d{1,20}$/;
 
+/** True when `value` is a message id (a Redis stream entry id). */
+export function isMessageId(value: unknown): value is string {
+  return typeof value === 'string' && MESSAGE_ID_PATTERN.test(value);
+}
+
 export const messageIdSchema = z
   .string()
   .regex(MESSAGE_ID_PATTERN, 'must be a message id like 1700000000000-0');

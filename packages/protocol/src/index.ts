@@ -7,3 +7,5 @@ export * from './commands.js';
 export * from './keys.js';
 export * from './http.js';
 export * from './scripts.js';
+export * from './abuse.js';
+export * from './fallback.js';

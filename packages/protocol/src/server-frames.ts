@@ -18,6 +18,13 @@ export const registeredPayload = z.object({
    * A client that has seen no message yet resumes from it.
    */
   lastId: messageIdSchema.optional(),
+  /**
+   * With `since` (and when a server finds it missed messages of the room):
+   * true when every message after `since` was still in history and is
+   * replayed, false when some could not be (history trimmed past it, or lost
+   * with a Redis that came back empty): the client then knows it has a gap.
+   */
+  recovered: z.boolean().optional(),
 });
 export const chatMessagePayload = z.object({
   id: messageIdSchema,
@@ -28,7 +35,8 @@ export const chatMessagePayload = z.object({
   clientId: z.string().optional(),
 });
 export const directMessagePayload = z.object({
-  id: z.string(),
+  /** Ordered per recipient: the entry id in the recipient's direct history (`<ms>-<seq>`). */
+  id: messageIdSchema,
   from: idSchema,
   to: idSchema,
   message: z.string(),
@@ -121,6 +129,33 @@ export function chatFrameId(frame: string): string | undefined {
   if (!frame.startsWith(CHAT_FRAME_HEAD)) return undefined;
   const end = frame.indexOf('"', CHAT_FRAME_HEAD.length);
   return end === -1 ? undefined : frame.slice(CHAT_FRAME_HEAD.length, end);
+}
+
+/** A direct frame is built around its id like a chat frame: `DIRECT_FRAME_HEAD + id + tail`. */
+export const DIRECT_FRAME_HEAD = '{"type":"direct","payload":{"id":"';
+
+/** The part of a direct frame after its id: `","from":...}}`. */
+export function encodeDirectFrameTail(message: Omit<ServerPayload<'direct'>, 'id'>): string {
+  const rest: Omit<ServerPayload<'direct'>, 'id'> = {
+    from: message.from,
+    to: message.to,
+    message: message.message,
+    ts: message.ts,
+  };
+  if (message.clientId !== undefined) rest.clientId = message.clientId;
+  return `",${JSON.stringify(rest).slice(1)}}`;
+}
+
+/** Joins a direct frame from its id and tail. */
+export function joinDirectFrame(id: string, tail: string): string {
+  return DIRECT_FRAME_HEAD + id + tail;
+}
+
+/** Reads the id back out of a direct frame built by `joinDirectFrame`; undefined for anything else. */
+export function directFrameId(frame: string): string | undefined {
+  if (!frame.startsWith(DIRECT_FRAME_HEAD)) return undefined;
+  const end = frame.indexOf('"', DIRECT_FRAME_HEAD.length);
+  return end === -1 ? undefined : frame.slice(DIRECT_FRAME_HEAD.length, end);
 }
 
 /** Parses a server frame (clients use this); throws a ZodError or SyntaxError on bad input. */

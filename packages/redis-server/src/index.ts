@@ -32,15 +32,26 @@ export interface RedisServerOptions {
    * Redis back where its clients will reconnect after an outage.
    */
   port?: number;
+  /** A config file, passed first (a sentinel needs one it can rewrite). */
+  configFile?: string;
+  /** Leave out the no-persistence defaults (`--save '' --appendonly no`), e.g. for a sentinel. */
+  bare?: boolean;
+  /** The log line that means the server is up; default "Ready to accept connections". */
+  readyText?: string;
 }
 
 /** Finds a port that was free a moment ago by binding port 0. */
 export function freePort(): Promise<number> {
+  return freePortOn(0);
+}
+
+/** Resolves with `port` when it can be bound on 127.0.0.1 now (0: any free port), else rejects. */
+export function freePortOn(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
     server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : 0;
       server.close(() => resolve(port));
@@ -69,7 +80,15 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 }
 
 function launch(port: number, options: RedisServerOptions): Promise<RedisServer> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(options.args ?? [])];
+  const args = [
+    ...(options.configFile === undefined ? [] : [options.configFile]),
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    ...(options.bare === true ? [] : ['--save', '', '--appendonly', 'no']),
+    ...(options.args ?? []),
+  ];
   const child = spawn(options.bin ?? 'redis-server', args, {
     detached: options.detached ?? false,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -100,7 +119,7 @@ function launch(port: number, options: RedisServerOptions): Promise<RedisServer>
     }, readyTimeoutMs);
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
+      if (output.includes(options.readyText ?? 'Ready to accept connections')) {
         clearTimeout(timer);
         child.stdout?.removeAllListeners('data');
         child.stdout?.resume();
