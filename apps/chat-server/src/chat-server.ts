@@ -1,30 +1,46 @@
 // startChatServer: the HTTP/websocket front, authentication, frame handling, commands, heartbeats, metrics and drain.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createClient } from 'redis';
 import {
   CloseCode,
   encodeServerFrame,
+  ErrorCode,
   parseServerCommand,
   redisKeys,
-  removeServerArgs,
-  REMOVE_SERVER_SCRIPT,
+  UpgradeRefusal,
+  type CommandAck,
+  type DrainRoute,
   type RedisKeys,
   type ServerCommand,
 } from '@chatfleet/protocol';
-import { mintTicket, verifyTicket, withToken } from '@chatfleet/protocol/tickets';
+import { mintTicket, withToken } from '@chatfleet/protocol/tickets';
+import { Bus, RedisLink, removeServer } from '@chatfleet/redis';
+import { AbuseCounters } from './abuse.js';
+import { CommandAcks } from './command-acks.js';
 import type { ChatServerConfig } from './config.js';
+import type { ClientConnection } from './client-connection.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { drainTargets, readPeers, spreadClients } from './control.js';
-import { FrameHandler, publishChat } from './frames.js';
+import { Durability } from './durability.js';
+import { OwnerWatch } from './owner-watch.js';
+import { FallbackTransport } from './fallback/fallback-transport.js';
+import { acceptGuard } from './file-limit.js';
+import { FrameHandler } from './frames.js';
 import { createLogger, type Logger } from './log.js';
-import { LuaScript, type Redis } from './lua.js';
 import { MetricsWriter } from './metrics.js';
-import { presenceDelta, Rooms } from './rooms.js';
+import { pickMovers, routeMap, routeOf } from './movers.js';
+import { PingWheel, wheelTiming } from './ping-wheel.js';
+import { Publisher } from './publisher.js';
+import { ALL_SCRIPTS } from './redis-scripts.js';
+import { Rooms, type RoomCounters } from './rooms.js';
 import { RedisRecovery } from './recovery.js';
-import { checkUpgrade, refusal, switchingProtocols } from './transport/handshake.js';
-import { onlineDelta, Users } from './users.js';
+import { RedirectPacer, redirectInterval } from './redirect-pacing.js';
+import type { FrameLimits } from './transport/frame-parser.js';
+import { switchingProtocols } from './transport/handshake.js';
+import { clientErrorRefusal, decideUpgrade, refuse } from './upgrade.js';
+import { Users } from './users.js';
+import { collectAndShrink, QuietCollector } from './quiet-gc.js';
 
 export type { ChatServerConfig } from './config.js';
 export { chatServerConfig, loadConfig } from './config.js';
@@ -45,35 +61,60 @@ export interface ChatServerDeps {
   onDraining?: () => void;
   /** Called once when the server has stopped, whatever the cause (a `drain` command included). */
   onStopped?: (reason: string) => void;
+  /**
+   * True while the balancer that forked this server is still attached (its
+   * IPC channel open). A managed server that is not attached watches its
+   * owner in Redis and drains after ORPHAN_TIMEOUT_MS without one (see
+   * owner-watch.ts). Default: attached whenever the process has an IPC channel.
+   */
+  attached?: () => boolean;
 }
-
-const removeServer = new LuaScript(REMOVE_SERVER_SCRIPT);
-/** Every script the server runs by SHA: loaded at start and again after each reconnect. */
-const SCRIPTS = [publishChat, removeServer, presenceDelta, onlineDelta];
 
 /** Starts a chat server; resolves once it listens, Redis is connected, commands are subscribed and metrics written. */
 export async function startChatServer(config: ChatServerConfig, deps: ChatServerDeps = {}): Promise<ChatServer> {
   const log = deps.log ?? createLogger(config.serverId, config.logLevel);
-  const redis = createClient({
-    url: config.redisUrl,
-    socket: { connectTimeout: config.redisConnectTimeoutMs, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000) },
-  });
-  const subscriber = redis.duplicate();
+  // No per-command timeout: node-redis would arm a 5 s AbortSignal timer for each of the several commands
+  // of every client connect, old-space garbage by the time it fires (about 5 KB of RSS per idle
+  // connection, and a third of the CPU of a connect). A command issued while Redis is away waits for
+  // it to come back instead of failing after 5 s; every step of a shutdown keeps its own deadline.
+  const links = { connectTimeoutMs: config.redisConnectTimeoutMs, sentinelScanIntervalMs: 1000, commandTimeoutMs: 0 };
+  const redis = new RedisLink(config.redisUrl, links);
+  // With DURABLE_ACKS, messages are written (and WAITed for) on a connection of their own.
+  const writer = config.durableAcks > 0 ? redis.duplicate() : redis;
+  // Metrics and the heartbeat on a connection of their own, opened now: a flood of commands on the main
+  // one (thousands of clients leaving at once) must not hold the heartbeat back until the balancer
+  // takes the server for dead, and no write of theirs needs a new file descriptor later.
+  const beat = redis.duplicate();
   const reportError = throttledErrorLog(log);
   redis.on('error', (err: unknown) => reportError('redis', err));
-  subscriber.on('error', (err: unknown) => reportError('redis subscriber', err));
+  if (writer !== redis) writer.on('error', (err: unknown) => reportError('redis writer', err));
+  beat.on('error', (err: unknown) => reportError('redis metrics', err));
+  const keys = redisKeys(config.redisPrefix);
+  const bus = new Bus({
+    link: redis,
+    probeChannel: (tag) => keys.busProbe(config.serverId, tag),
+    probeIntervalMs: config.busProbeIntervalMs,
+    probeTimeoutMs: config.busProbeTimeoutMs,
+    connectTimeoutMs: config.redisConnectTimeoutMs,
+  });
+  bus.on('error', (err: unknown) => reportError('redis subscriber', err));
   try {
     await withDeadline(
-      Promise.all([redis.connect(), subscriber.connect()]),
+      (async () => {
+        await Promise.all([redis.connect(), beat.connect(), writer === redis ? undefined : writer.connect()]);
+        await bus.start();
+      })(),
       config.redisConnectTimeoutMs,
-      `could not connect to Redis at ${config.redisUrl} within ${config.redisConnectTimeoutMs} ms`,
+      `could not connect to Redis at ${redis.description} within ${config.redisConnectTimeoutMs} ms`,
     );
   } catch (error) {
+    await bus.close().catch(() => undefined);
     redis.destroy();
-    subscriber.destroy();
+    beat.destroy();
+    if (writer !== redis) writer.destroy();
     throw error;
   }
-  const core = new ChatServerCore(config, log, redis, subscriber, deps);
+  const core = new ChatServerCore(config, log, keys, redis, writer, beat, bus, deps);
   try {
     await core.start();
   } catch (error) {
@@ -85,19 +126,21 @@ export async function startChatServer(config: ChatServerConfig, deps: ChatServer
 
 /** Everything one running server owns. */
 class ChatServerCore implements ConnectionHost {
-  readonly keys: RedisKeys;
-  readonly connections = new Set<Connection>();
+  readonly connections = new Set<ClientConnection>();
   readonly rooms: Rooms;
   readonly users: Users;
   private readonly frames: FrameHandler;
   readonly slowConsumerBytes: number;
   readonly slowGraceMs: number;
-  readonly maxPayload: number;
-  socketWrites = 0;
-  /** Room messages fanned out since the last metrics write. */
-  fanout = 0;
+  readonly frameLimits: FrameLimits;
+  /** Refused frames, abuse closes and refused upgrades, by reason (written with the metrics). */
+  readonly abuse: AbuseCounters;
+  /** Room messages fanned out since the last metrics write, and the gap repairs so far. */
+  readonly counters: RoomCounters = { socketWrites: 0, fanout: 0, repairs: 0, repairedMessages: 0 };
   url = '';
   private readonly http: Server;
+  /** The SSE + POST fallback for clients whose websockets are blocked. */
+  private readonly fallback: FallbackTransport;
   private readonly metrics: MetricsWriter;
   private readonly recovery: RedisRecovery;
   private readonly burst: number;
@@ -108,47 +151,124 @@ class ChatServerCore implements ConnectionHost {
   private stopping: Promise<void> | undefined;
   private metricsTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
+  private gcTimer: NodeJS.Timeout | undefined;
+  /** Counts connects and closes toward the quiet collection (QUIET_GC_CHURN); its timer runs from start(). */
+  private readonly quietGc: QuietCollector;
   private metricsWrite: Promise<void> | undefined;
+  /** The quiet collection under way, if any. */
+  private collection: Promise<void> | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly commandsListener = (message: string): void => this.onCommand(message);
+  private readonly durability: Durability;
+  /** The newest fencing token seen on a command; commands with an older one are ignored. */
+  private fence = 0;
+  private readonly ownerWatch: OwnerWatch | undefined;
+  private readonly acks: CommandAcks;
+  /** Redirects waiting for their slot, per target (REDIRECT_RATE_PER_SEC with jitter). */
+  private readonly pacer: RedirectPacer<PacedRedirect>;
 
   constructor(
     readonly config: ChatServerConfig,
     readonly log: Logger,
-    readonly redis: Redis,
-    readonly subscriber: Redis,
+    readonly keys: RedisKeys,
+    readonly redis: RedisLink,
+    private readonly writer: RedisLink,
+    /** The metrics' and heartbeat's own connection. */
+    private readonly beat: RedisLink,
+    readonly bus: Bus,
     private readonly deps: ChatServerDeps,
   ) {
-    this.keys = redisKeys(config.redisPrefix);
     this.slowConsumerBytes = config.slowConsumerBytes;
     this.slowGraceMs = config.redirectGraceMs;
-    this.maxPayload = config.maxPayload;
+    this.frameLimits = { maxPayload: config.maxPayload, maxFragments: config.maxFragments };
+    this.abuse = new AbuseCounters(log);
     this.burst = config.rateLimit * 2;
-    this.rooms = new Rooms(redis, subscriber, this.keys, config.serverId, log, this);
-    this.users = new Users(redis, subscriber, this.keys, config.serverId, log);
-    this.frames = new FrameHandler(config, log, redis, this.keys, this.rooms, this.users);
-    this.http = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (req.method === 'GET' && path === '/healthz') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: 'ok', serverId: config.serverId, draining: this.draining, clients: this.connections.size }));
-        return;
-      }
-      res.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket' });
-      res.end(JSON.stringify({ error: 'upgrade_required', message: 'connect with a websocket and ?token=<ticket>' }));
+    this.quietGc = new QuietCollector(config.quietGcChurn);
+    this.durability = new Durability(writer, config.durableAcks, config.durableWaitMs, 500, log);
+    this.acks = new CommandAcks(redis, keys, config.serverId, config.commandAckTtlMs);
+    this.pacer = new RedirectPacer((target, item) => this.sendPaced(target, item));
+    this.rooms = new Rooms(redis, bus, keys, config.serverId, log, this.counters);
+    this.users = new Users(redis, bus, keys, config.serverId, log, this.durability, config.historyLimit);
+    const publisher = new Publisher(writer, keys, config.historyLimit);
+    this.frames = new FrameHandler(config, log, redis, keys, this.rooms, this.users, publisher, this.durability);
+    bus.route(keys.serverCommands(config.serverId), (message) => this.onCommand(message));
+    bus.on('gap', (why) => this.repair(why));
+    bus.on('suspect', (why) => {
+      this.log.warn({ why }, 'bus may be missing messages: holding live messages until the gap is repaired');
+      this.rooms.hold();
+      this.users.hold();
     });
+    bus.on('health', (healthy) => {
+      if (healthy) this.log.info('bus healthy again: its probes come back');
+    });
+    const host = this;
+    this.fallback = new FallbackTransport({
+      config,
+      log,
+      connectionHost: this,
+      burst: this.burst,
+      get draining() {
+        return host.draining;
+      },
+      get full() {
+        return host.full;
+      },
+      accept: (connection, sinceDirect) => this.accept(connection, sinceDirect),
+    });
+    // A request (upgrade or plain) must be complete within UPGRADE_TIMEOUT_MS, or Node answers 408 and
+    // cuts it (see onClientError); Node checks its pending requests at connectionsCheckingInterval.
+    const timeout = config.upgradeTimeoutMs;
+    this.http = createServer(
+      {
+        headersTimeout: timeout,
+        requestTimeout: timeout,
+        connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(timeout / 4))),
+      },
+      (req, res) => {
+        if (this.fallback.handle(req, res)) return;
+        const path = (req.url ?? '/').split('?')[0];
+        if (req.method === 'GET' && path === '/healthz') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ status: 'ok', serverId: config.serverId, draining: this.draining, clients: this.connections.size }));
+          return;
+        }
+        // A refusal like the upgrade refusals: `connection: close` makes Node close TCP once it is written.
+        this.abuse.upgradeRefused('plain_http');
+        res.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket', connection: 'close' });
+        res.end(JSON.stringify({ error: 'upgrade_required', message: 'connect with a websocket and ?token=<ticket>' }));
+      },
+    );
+    // Past the cap, upgrades get 503; past this guard (half the file reserve above it) Node closes
+    // sockets as soon as they are accepted, so pending upgrades cannot take the descriptors Redis needs.
+    this.http.maxConnections = acceptGuard(config.fileLimit, config.maxConnections);
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
-    this.metrics = new MetricsWriter(redis, this.keys, {
+    this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
+    this.metrics = new MetricsWriter(beat, this.keys, {
       id: config.serverId,
       url: '',
       host: config.publicHost,
       startedAt: this.startedAt,
       managed: config.managed,
+      hostId: config.hostId,
     });
+    if (config.managed) {
+      const attached = deps.attached ?? (() => process.connected);
+      this.ownerWatch = new OwnerWatch(redis, keys, {
+        serverId: config.serverId,
+        forkedBy: config.balancerId,
+        heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+        orphanTimeoutMs: config.orphanTimeoutMs,
+        attached,
+        log,
+        onTimeout: () => {
+          this.stop('no balancer adopted this server').catch((err: unknown) => this.log.error({ err }, 'orphan drain failed'));
+        },
+      });
+    }
     const core = this;
-    this.recovery = new RedisRecovery(redis, this.keys, config.serverId, log, SCRIPTS, {
-      connections: this.connections,
-      publishStatus: (userId, online) => this.users.publishStatus(userId, online),
+    this.recovery = new RedisRecovery(redis, keys, config.serverId, log, {
+      roomCounts: () => this.rooms.figures().counts,
+      roomUsers: (chatId) => this.rooms.localUsers(chatId),
+      userCounts: () => this.users.counts(),
       writeMetricsNow: () => this.tickMetrics(),
       get draining() {
         return core.draining;
@@ -164,17 +284,25 @@ class ChatServerCore implements ConnectionHost {
         resolve();
       });
     });
-    this.http.on('error', (err) => this.log.error({ err }, 'http server error'));
+    // EMFILE / ENFILE on accept land here: libuv closes the connection it could not take and keeps listening.
+    const httpError = throttledErrorLog(this.log);
+    this.http.on('error', (err: NodeJS.ErrnoException) => httpError(`http server (${err.code ?? 'error'})`, err));
     const address = this.http.address();
     const port = typeof address === 'object' && address !== null ? address.port : this.config.port;
     this.url = `ws://${formatHost(this.config.publicHost)}:${port}/`;
     this.metrics.identity.url = this.url;
-    // Load the scripts so EVALSHA hits from the first frame on.
-    await Promise.all(SCRIPTS.map((script) => this.redis.scriptLoad(script.source)));
-    await this.subscriber.subscribe(this.keys.serverCommands(this.config.serverId), this.commandsListener);
+    await this.redis.load(ALL_SCRIPTS);
+    await this.bus.subscribe(this.keys.serverCommands(this.config.serverId));
     await this.writeMetrics();
     this.metricsTimer = setInterval(() => this.tickMetrics(), this.config.metricsIntervalMs);
-    this.pingTimer = setInterval(() => this.pingAll(), this.config.pingIntervalMs);
+    // A slice of the connections per tick: a round over all of them at once stalled the loop (about 34 µs each).
+    const { ticks, tickMs } = wheelTiming(this.config.pingIntervalMs);
+    const wheel = new PingWheel(this.connections, ticks);
+    this.pingTimer = setInterval(() => wheel.tick(), tickMs);
+    if (this.config.quietGcChurn > 0) {
+      this.gcTimer = setInterval(() => this.collectIfQuiet(), 1000);
+      this.gcTimer.unref();
+    }
     this.started = true;
     this.recovery.start();
     this.log.info({ url: this.url, managed: this.config.managed }, 'chat server ready');
@@ -184,54 +312,105 @@ class ChatServerCore implements ConnectionHost {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', destroySocket);
-    if (this.draining) return refuse(socket, 503, 'Service Unavailable');
-    const origins = this.config.allowedOrigins;
-    const origin = req.headers.origin;
-    if (origins !== undefined && origin !== undefined && !origins.includes(origin)) {
-      return refuse(socket, 403, 'Forbidden');
+    const decision = decideUpgrade(req.method, req.url, req.headers, {
+      draining: this.draining,
+      full: this.full,
+      allowedOrigins: this.config.allowedOrigins,
+      authSecret: this.config.authSecret,
+      now: Date.now(),
+    });
+    if (!decision.ok) {
+      this.abuse.upgradeRefused(decision.reason);
+      this.log.debug({ reason: decision.reason, detail: decision.detail }, 'upgrade refused');
+      return refuse(socket, decision.status, decision.message, decision.headers);
     }
-    const check = verifyTicket(this.config.authSecret, tokenOf(req.url), Date.now());
-    if (!check.ok) {
-      this.log.debug({ reason: check.reason }, 'upgrade refused');
-      return refuse(socket, 401, 'Unauthorized');
-    }
-    const upgrade = checkUpgrade(req.method, req.headers);
-    if (!upgrade.ok) return refuse(socket, upgrade.status, upgrade.message, upgrade.headers);
     if (!socket.readable || !socket.writable) {
       socket.destroy();
       return;
     }
     // Nothing keeps `req` from here on: the connection holds the socket only.
-    socket.write(switchingProtocols(upgrade.key, upgrade.protocol));
-    this.onConnection(socket as Socket, check.ticket.userId, head);
+    socket.write(switchingProtocols(decision.key, decision.protocol));
+    this.onConnection(socket as Socket, decision.userId, head, decision.sinceDirect);
   }
 
-  private onConnection(socket: Socket, userId: string, head: Buffer): void {
+  /**
+   * Node's HTTP parser gave up on a connection before a request was complete:
+   * not HTTP, headers too large, or UPGRADE_TIMEOUT_MS passed. Answered as
+   * Node would (400, 431, 408) but counted, and closed once written.
+   */
+  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const reason = clientErrorRefusal(err.code);
+    if (reason === undefined || !socket.writable || (socket as Socket).bytesWritten > 0) {
+      socket.destroy();
+      return;
+    }
+    this.abuse.upgradeRefused(reason);
+    const status = UpgradeRefusal[reason];
+    refuse(socket, status, STATUS_CODES[status] ?? 'Bad Request');
+  }
+
+  private onConnection(socket: Socket, userId: string, head: Buffer, sinceDirect: string | undefined): void {
     const now = Date.now();
     const connection = new Connection(socket, userId, now, this, this.burst);
-    this.connections.add(connection);
-    this.users.connect(connection);
-    connection.send(encodeServerFrame('welcome', { serverId: this.config.serverId, userId, connectedAt: now }));
+    this.accept(connection, sinceDirect);
     connection.attach(head);
   }
 
-  /** ConnectionHost: the transport reports protocol errors (e.g. 1009) here before it closes. */
-  onProtocolError(connection: Connection, code: number, reason: string): void {
+  /** A new client connection of either transport: counted, online (its missed directs after `sinceDirect` follow), welcomed. */
+  private accept(connection: ClientConnection, sinceDirect: string | undefined): void {
+    this.connections.add(connection);
+    this.quietGc.note(Date.now());
+    if (this.connections.size === this.config.maxConnections) this.fullChanged();
+    this.greeting.set(connection, []);
+    // `welcome` once the user's channel is live, so every direct sent after it reaches this connection.
+    void this.users.connect(connection, sinceDirect, () => this.welcome(connection));
+  }
+
+  /** Sends `welcome`, then handles the frames the client sent before it, in order. */
+  private welcome(connection: ClientConnection): void {
+    const early = this.greeting.get(connection);
+    this.greeting.delete(connection);
+    if (connection.closing) return;
+    connection.send(
+      encodeServerFrame('welcome', { serverId: this.config.serverId, userId: connection.userId, connectedAt: connection.connectedAt }),
+    );
+    for (const [data, isBinary] of early ?? []) this.frames.onMessage(connection, data, isBinary);
+  }
+
+  /** ConnectionHost: the transport reports protocol errors (e.g. 1009) here before it closes (counted by the close). */
+  onProtocolError(connection: ClientConnection, code: number, reason: string): void {
     this.log.debug({ code, reason, userId: connection.userId }, 'websocket protocol error');
   }
 
   /** ConnectionHost: the socket closed, whoever closed it. */
-  onClose(connection: Connection): void {
+  onClose(connection: ClientConnection): void {
+    this.greeting.delete(connection);
     if (!this.connections.delete(connection)) return;
+    this.quietGc.note(Date.now());
+    if (this.connections.size === this.config.maxConnections - 1) this.fullChanged();
     connection.closing = true;
     this.rooms.leaveAll(connection);
     this.users.disconnect(connection);
     if (this.connections.size === 0) this.onEmpty?.();
   }
 
-  private onEmpty: (() => void) | undefined;
+  /** True while the server holds MAX_CONNECTIONS clients: new ones get 503, the balancer skips it. */
+  get full(): boolean {
+    return this.connections.size >= this.config.maxConnections;
+  }
 
-  private corked: Connection[] = [];
+  /** The server became full or has room again: said in the log, and in the metrics at once (not at the next tick). */
+  private fullChanged(): void {
+    const full = this.full;
+    this.log.info({ clients: this.connections.size, maxConnections: this.config.maxConnections, full }, full ? 'full: refusing new clients' : 'room for clients again');
+    if (this.started && !this.draining) this.writeMetricsOnce();
+  }
+
+  private onEmpty: (() => void) | undefined;
+  /** Connections not yet welcomed, with the frames they sent meanwhile. */
+  private readonly greeting = new Map<ClientConnection, Array<[Buffer, boolean]>>();
+
+  private corked: ClientConnection[] = [];
   private readonly uncorkAll = (): void => {
     const corked = this.corked;
     this.corked = [];
@@ -239,7 +418,7 @@ class ChatServerCore implements ConnectionHost {
   };
 
   /** ConnectionHost: batches a connection's writes until the event loop's next check phase. */
-  queueUncork(connection: Connection): void {
+  queueUncork(connection: ClientConnection): void {
     if (this.corked.length === 0) {
       if (this.config.writeBatchMs === 0) setImmediate(this.uncorkAll);
       else setTimeout(this.uncorkAll, this.config.writeBatchMs);
@@ -248,25 +427,22 @@ class ChatServerCore implements ConnectionHost {
   }
 
   /** ConnectionHost: a client queued more than SLOW_CONSUMER_BYTES. */
-  onSlowConsumer(connection: Connection): void {
+  onSlowConsumer(connection: ClientConnection): void {
     this.log.info({ userId: connection.userId, buffered: connection.socket.writableLength }, 'closing a slow consumer');
     connection.closeSlow();
   }
 
-  private pingAll(): void {
-    for (const connection of this.connections) {
-      if (!connection.alive) {
-        connection.terminate();
-        continue;
-      }
-      connection.alive = false;
-      connection.ping();
-    }
-  }
 
-  /** ConnectionHost: one frame from a client. */
-  onMessage(connection: Connection, data: Buffer, isBinary: boolean): void {
-    this.frames.onMessage(connection, data, isBinary);
+  /** ConnectionHost: one frame from a client. Frames sent before `welcome` wait for it (at most EARLY_FRAMES). */
+  onMessage(connection: ClientConnection, data: Buffer, isBinary: boolean): void {
+    const early = this.greeting.get(connection);
+    if (early === undefined) {
+      this.frames.onMessage(connection, data, isBinary);
+    } else if (early.length < EARLY_FRAMES) {
+      early.push([Buffer.from(data), isBinary]);
+    } else {
+      connection.sendError(ErrorCode.rateLimited, `more than ${EARLY_FRAMES} frames before welcome`);
+    }
   }
 
   // ---- commands ------------------------------------------------------------------------------
@@ -277,42 +453,97 @@ class ChatServerCore implements ConnectionHost {
       this.log.warn({ message: message.slice(0, 200) }, 'ignoring a malformed command');
       return;
     }
-    this.log.info({ command }, 'command');
+    const id = command.id;
+    const earlier = id === undefined ? undefined : this.acks.seen(id);
+    if (earlier !== undefined) {
+      // A resend of a command already carried out (its ack was not read in time): confirm again, do not repeat it.
+      this.log.info({ id, type: command.type }, 'command seen already: confirming again');
+      this.acks.write(earlier).catch((err: unknown) => this.log.warn({ err, id }, 'command ack write failed'));
+      return;
+    }
+    const rooms = command.type === 'redistribute' ? command.moves?.length : command.routes?.length;
+    this.log.info({ type: command.type, id, redirect: command.redirect, reason: command.reason, rooms }, 'command');
     this.runCommand(command);
   }
 
   private runCommand(command: ServerCommand): void {
+    if (command.token !== undefined) {
+      if (command.token < this.fence) {
+        this.log.warn({ type: command.type, id: command.id, token: command.token, fence: this.fence }, 'ignoring a command from a stale leader (older fencing token)');
+        // Said so in the ack, so the stale sender stops resending it.
+        if (command.id !== undefined) {
+          this.confirm(this.acks.ack(command.id, false, `ignored: fencing token ${command.token} is older than ${this.fence}`, 0));
+        }
+        return;
+      }
+      this.fence = command.token;
+    }
     if (command.type === 'redistribute') {
-      this.redistribute(command.n, command.redirect, command.reason ?? 'rebalance');
+      const result = this.redistribute(command);
+      if (command.id !== undefined) this.confirm(this.acks.ack(command.id, result.ok, result.detail, result.moved));
       return;
     }
-    this.stop(command.reason ?? 'drain command', command.redirect).catch((err: unknown) =>
-      this.log.error({ err }, 'drain failed'),
-    );
+    const already = this.draining;
+    const clients = this.connections.size;
+    const routes = command.routes?.length ?? 0;
+    const detail = already
+      ? `already draining (${clients} clients left)`
+      : `draining ${clients} clients${routes > 0 ? ` (${routes} rooms routed)` : ''} at ${this.config.redirectRatePerSec}/s per target`;
+    // The ack goes out before the drain begins: a drain ends with this server's keys and connections gone.
+    const acked = command.id === undefined ? Promise.resolve() : this.bounded(this.acks.confirm(this.acks.ack(command.id, true, detail, clients)), 'command ack');
+    acked
+      .then(() => this.stop(command.reason ?? 'drain command', command.redirect, command.routes))
+      .catch((err: unknown) => this.log.error({ err }, 'drain failed'));
   }
 
-  /** Moves `n` clients to `redirect`, each with a fresh ticket; closes 1001 those still here after the grace. */
-  private redistribute(n: number, redirect: string, reason: string): void {
-    if (this.draining) return;
-    const picked: Connection[] = [];
-    for (const connection of this.connections) {
-      if (picked.length >= n) break;
-      if (connection.closing || connection.moving) continue;
-      picked.push(connection);
+  private confirm(ack: CommandAck): void {
+    this.acks.confirm(ack).catch((err: unknown) => this.log.warn({ err, id: ack.id }, 'command ack write failed'));
+  }
+
+  /**
+   * Moves clients to the command's target: members of the listed rooms (or any
+   * `n` clients), each redirect in its slot at REDIRECT_RATE_PER_SEC with
+   * jitter, each client closed with 1001 if still here REDIRECT_GRACE_MS after its redirect.
+   */
+  private redistribute(command: Extract<ServerCommand, { type: 'redistribute' }>): { ok: boolean; detail: string; moved: number } {
+    if (this.draining) return { ok: false, detail: 'draining: not moving clients', moved: 0 };
+    const reason = command.reason ?? 'rebalance';
+    const picked = pickMovers(this.connections, command.moves, command.n);
+    for (const { connection } of picked) connection.moving = true;
+    const interval = redirectInterval(this.config.redirectRatePerSec, picked.length);
+    const spreadMs = this.pacer.enqueue(
+      command.redirect,
+      picked.map(({ connection }) => ({ connection, reason, drain: false })),
+      interval,
+    );
+    this.log.info({ moved: picked.length, asked: command.n, redirect: command.redirect, spreadMs }, 'redistributing clients');
+    return {
+      ok: true,
+      moved: picked.length,
+      detail:
+        `moving ${picked.length} of ${command.n} asked to ${command.redirect}${describeRooms(picked)}, ` +
+        `${this.config.redirectRatePerSec}/s over about ${(spreadMs / 1000).toFixed(1)} s`,
+    };
+  }
+
+  /** The pacer's send: one redirect in its slot; false when the client already left. */
+  private sendPaced(target: string, item: PacedRedirect): boolean {
+    const { connection } = item;
+    if (!this.connections.has(connection) || connection.closing) return false;
+    this.sendRedirect(connection, target, item.reason);
+    if (item.drain) {
+      connection.close(CloseCode.goingAway, 'server draining', this.config.drainTimeoutMs);
+      return true;
     }
-    for (const connection of picked) this.sendRedirect(connection, redirect, reason);
-    if (picked.length === 0) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      for (const connection of picked) {
-        if (this.connections.has(connection)) connection.close(CloseCode.goingAway, 'redistributed', this.config.redirectGraceMs);
-      }
+      if (this.connections.has(connection)) connection.close(CloseCode.goingAway, 'redistributed', this.config.redirectGraceMs);
     }, this.config.redirectGraceMs);
     this.timers.add(timer);
-    this.log.info({ moved: picked.length, asked: n, redirect }, 'redistributing clients');
+    return true;
   }
 
-  private sendRedirect(connection: Connection, base: string, reason: string): void {
+  private sendRedirect(connection: ClientConnection, base: string, reason: string): void {
     connection.moving = true;
     let redirect = '';
     if (base !== '') {
@@ -322,9 +553,39 @@ class ChatServerCore implements ConnectionHost {
     connection.send(encodeServerFrame('redistribute', { reason, redirect }));
   }
 
+  /** The bus may have missed messages: fill every local room and user from history, once each. */
+  private repair(why: string): void {
+    if (this.draining) return;
+    Promise.all([this.rooms.repairAll(why), this.users.repairAll()]).catch((err: unknown) =>
+      this.log.warn({ err }, 'gap repair failed'),
+    );
+  }
+
+  /** Runs the memory-reducing collection once a wave of connects or closes has gone quiet (QUIET_GC_CHURN). */
+  private collectIfQuiet(): void {
+    if (this.collection !== undefined || !this.quietGc.due(Date.now())) return;
+    const startedAt = performance.now();
+    this.collection = collectAndShrink()
+      .then(() => this.log.debug({ ms: Math.round(performance.now() - startedAt), clients: this.connections.size }, 'full collection after a wave of connections'))
+      .catch((err: unknown) => {
+        this.log.warn({ err }, 'quiet collection unavailable; QUIET_GC_CHURN is off from now on');
+        clearInterval(this.gcTimer);
+      })
+      .finally(() => {
+        this.collection = undefined;
+      });
+  }
+
   // ---- metrics -------------------------------------------------------------------------------
 
   private tickMetrics(): void {
+    this.ownerWatch?.tick();
+    this.abuse.flush();
+    this.writeMetricsOnce();
+  }
+
+  /** Starts a metrics write unless one is under way. */
+  private writeMetricsOnce(): void {
     if (this.metricsWrite !== undefined) return;
     this.metricsWrite = this.writeMetrics()
       .catch((err: unknown) => this.log.warn({ err }, 'metrics write failed'))
@@ -335,32 +596,45 @@ class ChatServerCore implements ConnectionHost {
 
   private async writeMetrics(): Promise<void> {
     const rooms = this.rooms.figures();
-    const fanout = this.fanout;
-    this.fanout = 0;
+    const counters = this.counters;
+    const fanout = counters.fanout;
+    counters.fanout = 0;
+    const bus = this.bus.stats;
     try {
       await this.metrics.write({
         status: this.draining ? 'draining' : 'ready',
         clients: this.connections.size,
-        socketWrites: this.socketWrites,
+        full: this.full,
+        maxClients: this.config.maxConnections,
+        socketWrites: counters.socketWrites,
         fanout,
         rooms,
+        fence: this.fence,
+        bus: {
+          healthy: this.bus.healthy,
+          repairs: counters.repairs,
+          repairedMessages: counters.repairedMessages,
+          rebuilds: bus.rebuilds,
+          probesMissed: bus.probesMissed,
+        },
+        abuse: this.abuse.counts,
       });
     } catch (error) {
-      this.rooms.restoreWrites(rooms.writes);
+      this.rooms.restore(rooms);
       throw error;
     }
   }
 
   // ---- drain and stop ------------------------------------------------------------------------
 
-  stop(reason: string, redirect?: string): Promise<void> {
-    this.stopping ??= this.drainAndStop(reason, redirect).finally(() => {
+  stop(reason: string, redirect?: string, routes?: readonly DrainRoute[]): Promise<void> {
+    this.stopping ??= this.drainAndStop(reason, redirect, routes).finally(() => {
       if (this.started) this.deps.onStopped?.(reason);
     });
     return this.stopping;
   }
 
-  private async drainAndStop(reason: string, redirect: string | undefined): Promise<void> {
+  private async drainAndStop(reason: string, redirect: string | undefined, routes: readonly DrainRoute[] | undefined): Promise<void> {
     const started = Date.now();
     this.draining = true;
     this.log.info({ reason, clients: this.connections.size }, 'draining');
@@ -369,51 +643,76 @@ class ChatServerCore implements ConnectionHost {
     } catch (err) {
       this.log.warn({ err }, 'onDraining callback failed');
     }
-    await this.bounded(this.redis.hSet(this.keys.server(this.config.serverId), 'status', 'draining'), 'status write');
+    await this.bounded(this.redis.commands.hSet(this.keys.server(this.config.serverId), 'status', 'draining'), 'status write');
 
     if (this.connections.size > 0) {
+      // Moves still queued are superseded: every client goes now, where the drain says.
+      this.pacer.stop();
+      const routeFor = routeMap(routes);
+      const everyone = [...this.connections].filter((c) => !c.closing);
+      const targets = new Map<string, ClientConnection[]>();
+      const toTarget = (target: string, connection: ClientConnection): void => {
+        const list = targets.get(target);
+        if (list === undefined) targets.set(target, [connection]);
+        else list.push(connection);
+      };
+      const unrouted: ClientConnection[] = [];
+      for (const connection of everyone) {
+        const target = routeOf(connection.roomIds(), routeFor);
+        if (target === undefined) unrouted.push(connection);
+        else toTarget(target, connection);
+      }
       let urls: string[];
       if (redirect !== undefined) {
-        urls = new Array<string>(this.connections.size).fill(redirect);
-      } else {
+        urls = new Array<string>(unrouted.length).fill(redirect);
+      } else if (unrouted.length > 0) {
         const peers = (await this.bounded(readPeers(this.redis, this.keys), 'peer lookup')) ?? [];
-        const targets = drainTargets(peers, this.config.serverId, Date.now(), this.config.heartbeatTimeoutMs);
-        urls = spreadClients(targets, this.connections.size);
+        const live = drainTargets(peers, this.config.serverId, Date.now(), this.config.heartbeatTimeoutMs);
+        urls = spreadClients(live, unrouted.length);
+      } else {
+        urls = [];
       }
-      let i = 0;
-      for (const connection of [...this.connections]) {
-        if (!connection.closing) this.sendRedirect(connection, urls[i] ?? '', reason);
-        i += 1;
-        connection.close(CloseCode.goingAway, 'server draining', this.config.drainTimeoutMs);
+      unrouted.forEach((connection, i) => toTarget(urls[i] ?? '', connection));
+      // Spread each target's redirects at REDIRECT_RATE_PER_SEC, faster if needed to fit half the drain timeout.
+      for (const [target, connections] of targets) {
+        const interval = redirectInterval(this.config.redirectRatePerSec, connections.length, this.config.drainTimeoutMs / 2);
+        this.pacer.enqueue(target, connections.map((connection) => ({ connection, reason, drain: true })), interval);
       }
+      for (const connection of this.connections) if (connection.closing) connection.close(CloseCode.goingAway, 'server draining', this.config.drainTimeoutMs);
       await this.untilEmpty(this.config.drainTimeoutMs);
+      // Whoever is still queued gets its redirect now, then everyone left is cut.
+      this.pacer.flush();
       for (const connection of this.connections) connection.terminate();
       await this.untilEmpty(1000);
     }
 
     clearInterval(this.metricsTimer);
     clearInterval(this.pingTimer);
+    clearInterval(this.gcTimer);
+    if (this.collection !== undefined) await this.collection;
+    if (this.ownerWatch !== undefined) await this.bounded(this.ownerWatch.stop(), 'owner watch');
     // Both wait on Redis, which may be gone: bounded like every Redis step here.
     await this.bounded(this.recovery.stop(), 'recovery');
+    this.pacer.stop();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     if (this.metricsWrite !== undefined) await this.bounded(this.metricsWrite, 'last metrics write');
     this.metrics.close();
 
-    const offline = await this.bounded(
-      removeServer.run(this.redis, removeServerArgs(this.keys, this.config.serverId)),
-      'remove server keys',
-    );
-    if (Array.isArray(offline)) for (const userId of offline) this.users.publishStatus(String(userId), false);
+    await this.bounded(removeServer(this.redis, this.keys, this.config.serverId), 'remove server keys');
 
     await new Promise<void>((resolve) => {
       this.http.close(() => resolve());
       this.http.closeAllConnections();
     });
-    await this.bounded(this.subscriber.close(), 'subscriber close');
+    this.durability.close();
+    await this.bounded(this.bus.close(), 'subscriber close');
     await this.bounded(this.redis.close(), 'redis close');
-    this.subscriber.destroy();
+    if (this.writer !== this.redis) await this.bounded(this.writer.close(), 'redis writer close');
+    await this.bounded(this.beat.close(), 'redis metrics close');
     this.redis.destroy();
+    this.writer.destroy();
+    this.beat.destroy();
     this.log.info({ reason, ms: Date.now() - started }, 'stopped');
   }
 
@@ -443,20 +742,30 @@ class ChatServerCore implements ConnectionHost {
   }
 }
 
+/** Frames a client may send before its `welcome` that are kept and handled after it. */
+const EARLY_FRAMES = 64;
+
+/** One redirect waiting for its slot in the pacer. */
+interface PacedRedirect {
+  connection: ClientConnection;
+  reason: string;
+  /** A drain's redirect: the connection is closed with 1001 right after it, not after REDIRECT_GRACE_MS. */
+  drain: boolean;
+}
+
+/** " (rooms a 20, b 17, and 3 more)" for an ack's detail; '' when the picks name no rooms. */
+function describeRooms(picked: ReadonlyArray<{ room: string | undefined }>): string {
+  const perRoom = new Map<string, number>();
+  for (const { room } of picked) if (room !== undefined) perRoom.set(room, (perRoom.get(room) ?? 0) + 1);
+  if (perRoom.size === 0) return '';
+  const parts = [...perRoom].slice(0, 5).map(([room, n]) => `${room} ${n}`);
+  const more = perRoom.size > 5 ? `, and ${perRoom.size - 5} more` : '';
+  return ` (rooms ${parts.join(', ')}${more})`;
+}
+
 /** The socket's error listener before and after the upgrade; one function for all sockets, no closure per connection. */
 function destroySocket(this: Duplex): void {
   this.destroy();
-}
-
-function refuse(socket: Duplex, status: number, message: string, headers?: Record<string, string>): void {
-  socket.end(refusal(status, message, headers));
-}
-
-function tokenOf(url: string | undefined): string | null {
-  if (url === undefined) return null;
-  const q = url.indexOf('?');
-  if (q === -1) return null;
-  return new URLSearchParams(url.slice(q + 1)).get('token');
 }
 
 function formatHost(host: string): string {

@@ -13,6 +13,8 @@ describe('loadConfig', () => {
       redisPrefix: '',
       tokenTtlS: 60,
       maxPayload: 65_536,
+      maxFragments: 1024,
+      upgradeTimeoutMs: 10_000,
       rateLimit: 20,
       slowConsumerBytes: 4_194_304,
       historyLimit: 1000,
@@ -47,6 +49,8 @@ describe('loadConfig', () => {
     ['REDIS_URL', 'http://x'],
     ['LOG_LEVEL', 'loud'],
     ['MAX_PAYLOAD', '10'],
+    ['MAX_FRAGMENTS', '0'],
+    ['UPGRADE_TIMEOUT_MS', '5'],
   ])('rejects %s=%s naming the variable', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(variable);

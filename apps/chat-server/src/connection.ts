@@ -1,7 +1,9 @@
 // One client connection: its identity, rooms, rate-limit state and the guarded send path (slow-consumer cut-off).
 import type { Socket } from 'node:net';
 import { CloseCode, encodeServerFrame, type ErrorCode } from '@chatfleet/protocol';
-import type { Bucket, Strikes } from './rate-limit.js';
+import type { AbuseCounters } from './abuse.js';
+import type { ClientConnection } from './client-connection.js';
+import type { FrameLimits } from './transport/frame-parser.js';
 import { SocketConnection } from './transport/socket-connection.js';
 import { frameString } from './wire.js';
 
@@ -10,23 +12,25 @@ export interface ConnectionHost {
   readonly slowConsumerBytes: number;
   /** How long a slow consumer gets to take its close frame before the socket is cut. */
   readonly slowGraceMs: number;
-  /** Largest client message in bytes (MAX_PAYLOAD); larger ones close the connection with 1009. */
-  readonly maxPayload: number;
-  /** Counts every frame written to a socket (the `servers:cumulative-socket-writes` figure). */
-  socketWrites: number;
-  onSlowConsumer(connection: Connection): void;
+  /** Caps on one client message: MAX_PAYLOAD bytes (else 1009) and MAX_FRAGMENTS frames (else 1008). */
+  readonly frameLimits: FrameLimits;
+  /** `socketWrites` counts every frame written to a socket (the `servers:cumulative-socket-writes` figure). */
+  readonly counters: { socketWrites: number };
+  /** Refusals and abuse closes are counted here (by reason, for the metrics and a throttled log). */
+  readonly abuse: AbuseCounters;
+  onSlowConsumer(connection: ClientConnection): void;
   /** Uncorks `connection`'s socket once the current batch of writes is done. */
-  queueUncork(connection: Connection): void;
-  onMessage(connection: Connection, data: Buffer, isBinary: boolean): void;
-  onClose(connection: Connection): void;
-  onProtocolError(connection: Connection, code: number, reason: string): void;
+  queueUncork(connection: ClientConnection): void;
+  onMessage(connection: ClientConnection, data: Buffer, isBinary: boolean): void;
+  onClose(connection: ClientConnection): void;
+  onProtocolError(connection: ClientConnection, code: number, reason: string): void;
 }
 
 /**
  * A connected client. Kept small on purpose: one of these lives per socket,
  * and a room membership set is only made once the client joins a second room.
  */
-export class Connection extends SocketConnection implements Bucket, Strikes {
+export class Connection extends SocketConnection implements ClientConnection {
   /**
    * Rooms joined (including joins still replaying): the id itself while there
    * is one, a set only from the second; most clients stay in one room.
@@ -96,8 +100,8 @@ export class Connection extends SocketConnection implements Bucket, Strikes {
     return true;
   }
 
-  override get maxPayload(): number {
-    return this.host.maxPayload;
+  override get limits(): FrameLimits {
+    return this.host.frameLimits;
   }
 
   override get closeGraceMs(): number {
@@ -114,6 +118,10 @@ export class Connection extends SocketConnection implements Bucket, Strikes {
 
   override onClosed(): void {
     this.host.onClose(this);
+  }
+
+  protected override onCloseStarted(code: number): void {
+    this.host.abuse.closed(code);
   }
 
   /** Sends one serialized frame (JSON text). */
@@ -135,7 +143,7 @@ export class Connection extends SocketConnection implements Bucket, Strikes {
       this.host.queueUncork(this);
     }
     socket.write(framed);
-    this.host.socketWrites += 1;
+    this.host.counters.socketWrites += 1;
   }
 
   /**
@@ -151,6 +159,7 @@ export class Connection extends SocketConnection implements Bucket, Strikes {
 
   /** Sends an `error` frame; `clientId` names the refused chat or direct that carried one. */
   sendError(code: ErrorCode, message: string, clientId?: string): void {
+    this.host.abuse.refused(code);
     this.send(encodeServerFrame('error', clientId === undefined ? { code, message } : { code, message, clientId }));
   }
 

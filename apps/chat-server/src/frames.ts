@@ -6,20 +6,19 @@ import {
   ErrorCode,
   Limits,
   parseClientFrame,
-  publishChatArgs,
-  PUBLISH_CHAT_SCRIPT,
+  presenceMembers,
   type ClientFrame,
   type RedisKeys,
 } from '@chatfleet/protocol';
+import type { RedisLink } from '@chatfleet/redis';
 import type { ChatServerConfig } from './config.js';
-import type { Connection } from './connection.js';
+import type { ClientConnection as Connection } from './client-connection.js';
+import type { Durability } from './durability.js';
 import type { Logger } from './log.js';
-import { LuaScript, type Redis } from './lua.js';
+import type { Publisher } from './publisher.js';
 import { countStrike, takeToken } from './rate-limit.js';
 import type { Rooms } from './rooms.js';
 import type { Users } from './users.js';
-
-export const publishChat = new LuaScript(PUBLISH_CHAT_SCRIPT);
 
 /** Turns client frames into room, user and Redis actions. */
 export class FrameHandler {
@@ -35,10 +34,12 @@ export class FrameHandler {
   constructor(
     private readonly config: ChatServerConfig,
     private readonly log: Logger,
-    private readonly redis: Redis,
+    private readonly redis: RedisLink,
     private readonly keys: RedisKeys,
     private readonly rooms: Rooms,
     private readonly users: Users,
+    private readonly publisher: Publisher,
+    private readonly durability: Durability,
   ) {}
 
   /** Handles one frame from a client: rate limit, parse, dispatch. Never throws. */
@@ -145,6 +146,11 @@ export class FrameHandler {
           this.onBusy();
           return;
         }
+        const history = this.keys.history(chatId);
+        if (!this.durability.accepting(history)) {
+          connection.sendError(ErrorCode.unavailable, this.durability.refusal('chat', clientId), clientId);
+          return;
+        }
         const tail = encodeChatFrameTail({
           chatId,
           from: connection.userId,
@@ -155,9 +161,14 @@ export class FrameHandler {
         this.publishing += 1;
         let id: string;
         try {
-          id = String(await publishChat.run(this.redis, publishChatArgs(this.keys, chatId, tail, this.config.historyLimit)));
+          id = await this.publisher.publish(chatId, tail);
         } finally {
           this.publishing -= 1;
+        }
+        this.rooms.countPublished(chatId, 1);
+        if (!(await this.durability.confirm(history))) {
+          connection.sendError(ErrorCode.unavailable, this.durability.unconfirmed('chat', clientId, id), clientId);
+          return;
         }
         connection.send(encodeServerFrame('ack', clientId === undefined ? { id } : { clientId, id }));
         return;
@@ -169,7 +180,7 @@ export class FrameHandler {
       }
       case 'presence': {
         const chatId = frame.payload.chatId;
-        const users = await this.redis.hKeys(this.keys.presence(chatId));
+        const users = presenceMembers(await this.redis.commands.hKeys(this.keys.presence(chatId)));
         connection.send(encodeServerFrame('presence', { chatId, users }));
         return;
       }

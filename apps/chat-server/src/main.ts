@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The chat server process: parse config, start, wire signals and the balancer's IPC channel, set the exit code.
-import { ConfigError } from '@chatfleet/protocol/env';
+import { ConfigError, resolveLogFormat } from '@chatfleet/protocol/env';
 import type { ChildMessage } from '@chatfleet/protocol';
 import { startChatServer, type ChatServer } from './chat-server.js';
 import { loadConfig, type ChatServerConfig } from './config.js';
 import { createLogger } from './log.js';
+import { orphanLogPath, SwitchableSink } from './log-sink.js';
 
 const managed = typeof process.send === 'function';
 
@@ -19,7 +20,9 @@ try {
   throw error;
 }
 
-const log = createLogger(config.serverId, config.logLevel);
+// A managed server's stdout is a pipe to its balancer: the sink survives that balancer's death.
+const sink = managed ? new SwitchableSink() : undefined;
+const log = createLogger(config.serverId, config.logLevel, resolveLogFormat(config.logFormat, process.stdout.isTTY), sink);
 if (config.authSecretGenerated) {
   log.warn('AUTH_SECRET is not set: using a random secret, so tickets minted elsewhere will not verify');
 }
@@ -75,9 +78,20 @@ process.on('SIGTERM', () => shutdown('SIGTERM'));
 if (managed) {
   // Ctrl-C reaches the whole process group; the balancer stops its children with SIGTERM.
   process.on('SIGINT', () => log.debug('ignoring SIGINT: the balancer will stop this server'));
-  process.on('disconnect', () => shutdown('balancer disconnected'));
+  // A closed terminal hangs up the whole group too: the balancer drains its children in order.
+  process.on('SIGHUP', () => log.debug('ignoring SIGHUP: the balancer will stop this server'));
+  // The balancer went away without stopping this server (a crash, kill -9): its clients stay
+  // served. The log moves to a file, since the pipes to that balancer have no reader any more;
+  // the owner watch (owner-watch.ts) waits for a balancer of this host to adopt the server and
+  // drains it after ORPHAN_TIMEOUT_MS without one. A planned stop sends SIGTERM before this.
+  process.on('disconnect', () => {
+    if (exiting) return;
+    const path = sink?.toFile(orphanLogPath(config.serverId));
+    log.warn({ logFile: path, orphanTimeoutMs: config.orphanTimeoutMs }, 'balancer disconnected: serving on, logging to a file');
+  });
 } else {
   process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => shutdown('SIGHUP'));
 }
 
 try {

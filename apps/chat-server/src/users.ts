@@ -1,32 +1,50 @@
-// Users seen by this server: online counting, `user:{id}` subscriptions, direct messages and watched status.
+// Users seen by this server: online counting, `user:{id}` subscriptions, direct messages with their history, watched status.
 import {
+  compareMessageIds,
+  counterDeltaArgs,
+  directFrameId,
+  DIRECT_FRAME_HEAD,
+  encodeDirectFrameTail,
   encodeServerFrame,
   ErrorCode,
+  joinDirectFrame,
   Limits,
   onlineDeltaArgs,
-  ONLINE_DELTA_SCRIPT,
-  userEventSchema,
+  publishDirectArgs,
+  taggedId,
   type RedisKeys,
-  type UserEvent,
 } from '@chatfleet/protocol';
-import type { Connection } from './connection.js';
+import type { Bus, RedisLink } from '@chatfleet/redis';
+import type { ClientConnection as Connection } from './client-connection.js';
+import type { Durability } from './durability.js';
 import type { Logger } from './log.js';
-import { LuaScript, type Redis } from './lua.js';
+import { counterDelta, directsFrom, entryPairs, onlineDelta, publishDirect } from './redis-scripts.js';
+import { splitArgs } from './rooms.js';
 import { frameString } from './wire.js';
-
-export const onlineDelta = new LuaScript(ONLINE_DELTA_SCRIPT);
 
 /**
  * One user with a local connection or a local watcher; subscribed to
  * `user:{id}` while it has either. Kept small: there is one per connected
  * user, so its one connection is held as is (a set only from the second),
- * and the watcher set and the subscription promise exist only when used.
+ * and the watcher set, the replays and the subscription promise exist only when used.
  */
 class LocalUser {
   private held: Connection | Set<Connection> | undefined = undefined;
   watchers: Set<Connection> | undefined = undefined;
   /** Until the channel subscription is active. */
   ready: Promise<void> | undefined = undefined;
+  /**
+   * The newest direct message id delivered here to this user (or the user's
+   * newest at connect time): a gap repair reads the user's history after it,
+   * and nothing at or before it is delivered again.
+   */
+  lastDirect: string | undefined = undefined;
+  /** Connections still replaying their direct history: live directs wait in their buffers. */
+  replaying: Map<Connection, string[]> | undefined = undefined;
+  /** What watchers were last told of this user's status. */
+  knownOnline: boolean | undefined = undefined;
+  /** While the bus may be missing messages: live directs wait here until the repair (see Rooms.hold). */
+  waiting: string[] | undefined = undefined;
 
   constructor(readonly id: string) {}
 
@@ -45,48 +63,133 @@ class LocalUser {
     const held = this.held;
     if (held === connection) this.held = undefined;
     else if (held instanceof Set && held.delete(connection) && held.size === 0) this.held = undefined;
+    this.replaying?.delete(connection);
   }
 
-  /** Writes one framed message to each of the user's connections. */
-  sendFramed(frame: Buffer): void {
+  /** Lets the held directs go, in order, skipping those a repair delivered. */
+  release(): void {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    if (waiting !== undefined) for (const frame of waiting) this.deliverDirect(frame);
+  }
+
+  connections(): Connection[] {
     const held = this.held;
-    if (held instanceof Set) for (const connection of held) connection.sendFramed(frame);
-    else held?.sendFramed(frame);
+    return held === undefined ? [] : held instanceof Set ? [...held] : [held];
+  }
+
+  /**
+   * Delivers a direct frame to the user's connections once, in id order;
+   * replaying connections get it after their replay. While held (the bus is
+   * in doubt), live frames wait; a repair delivers with `now`.
+   */
+  deliverDirect(frame: string, now = false): boolean {
+    const id = directFrameId(frame);
+    if (id !== undefined) {
+      if (this.lastDirect !== undefined && compareMessageIds(id, this.lastDirect) <= 0) return false;
+      if (this.waiting !== undefined && !now) {
+        this.waiting.push(frame);
+        if (this.waiting.length >= 1000) this.release();
+        return true;
+      }
+      this.lastDirect = id;
+    }
+    let framed: Buffer | undefined;
+    for (const connection of this.connections()) {
+      const buffer = this.replaying?.get(connection);
+      if (buffer !== undefined) buffer.push(frame);
+      else connection.sendFramed((framed ??= frameString(frame)));
+    }
+    return true;
   }
 }
-
-/** How node-redis keeps a channel's listeners (the argument of `extendPubSubChannelListeners`). */
-type ChannelListeners = Parameters<Redis['extendPubSubChannelListeners']>[2];
 
 /** The users of one chat server. */
 export class Users {
   private readonly users = new Map<string, LocalUser>();
-  private directSeq = 0;
-  /** Length of a user channel's name before the user id (`<prefix>user:`). */
-  private readonly channelHead: number;
-  /** UNSUBSCRIBEs in flight, by user: a new subscription to the same channel waits for its one. */
-  private readonly unsubscribing = new Map<string, Promise<void>>();
+  /** How a status frame says online, read without parsing the frame. */
+  private static readonly ONLINE_TRUE = '"online":true';
 
   constructor(
-    private readonly redis: Redis,
-    private readonly subscriber: Redis,
+    private readonly redis: RedisLink,
+    private readonly bus: Bus,
     private readonly keys: RedisKeys,
     private readonly serverId: string,
     private readonly log: Logger,
+    private readonly durability: Durability,
+    private readonly historyLimit: number,
   ) {
-    this.channelHead = keys.user('x').length - 1;
+    bus.route(keys.user('x').slice(0, -'x}'.length), (message, channel) => {
+      const userId = taggedId(channel);
+      const user = userId === undefined ? undefined : this.users.get(userId);
+      if (user !== undefined) this.onEvent(user, message);
+    });
   }
 
-  /** Counts a new connection online and subscribes to its user's channel. */
-  connect(connection: Connection): void {
-    const user = this.users.get(connection.userId) ?? this.open(connection.userId);
+  /** Local connections per user (this server's share of `online:{user}`). */
+  counts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const user of this.users.values()) {
+      const n = user.connections().length;
+      if (n > 0) counts.set(user.id, n);
+    }
+    return counts;
+  }
+
+  /**
+   * Counts a new connection online, subscribes to its user's channel, calls
+   * `live` once both are done (or failed: the connection goes on without
+   * them), and replays the direct messages it is owed: those after `sinceDirect` when
+   * it resumes, else those that arrived while the user had no connection
+   * anywhere. Live directs wait until the replay is done; none is lost or
+   * sent twice.
+   */
+  async connect(connection: Connection, sinceDirect: string | undefined, live: () => void): Promise<void> {
+    const userId = connection.userId;
+    const user = this.users.get(userId) ?? this.open(userId);
     user.add(connection);
-    onlineDelta
-      .run(this.redis, onlineDeltaArgs(this.keys, this.serverId, connection.userId, 1))
-      .then((left) => {
-        if (left === 1) this.publishStatus(connection.userId, true);
-      })
-      .catch((err: unknown) => this.log.warn({ err }, 'online increment failed'));
+    const buffer: string[] = [];
+    (user.replaying ??= new Map()).set(connection, buffer);
+    let told = false;
+    const tell = (): void => {
+      if (told) return;
+      told = true;
+      live();
+    };
+    try {
+      const share = this.redis.run(counterDelta, ...splitArgs(counterDeltaArgs(this.keys.serverUsers(this.serverId), userId, 1)));
+      // After the subscription is live, so every direct newer than what is read here arrives live.
+      await Promise.all([user.ready, share]);
+      const [, marker, newest] = (await this.redis.run(
+        onlineDelta,
+        ...splitArgs(onlineDeltaArgs(this.keys, this.serverId, userId, 1, this.redis.publishCommand)),
+      )) as [number, string, string];
+      // Live from here on: every direct sent to the user from now reaches this connection.
+      tell();
+      const start = sinceDirect !== undefined ? `(${sinceDirect}` : marker !== '' ? marker : undefined;
+      const entries =
+        start === undefined ? [] : entryPairs((await this.redis.run(directsFrom, [this.keys.directs(userId)], [start])) as unknown[], 0);
+      if (user.replaying?.get(connection) !== buffer) return; // gone meanwhile
+      let floor: string | undefined;
+      for (const [id, tail] of entries) {
+        connection.send(joinDirectFrame(id, tail));
+        floor = id;
+      }
+      user.replaying.delete(connection);
+      if (user.replaying.size === 0) user.replaying = undefined;
+      for (const frame of buffer) {
+        const id = directFrameId(frame);
+        if (floor === undefined || id === undefined || compareMessageIds(id, floor) > 0) connection.send(frame);
+      }
+      // The repair's starting point: nothing at or before the newest direct read here needs repairing.
+      const seen = floor ?? (newest === '' ? '0-0' : newest);
+      if (user.lastDirect === undefined || compareMessageIds(seen, user.lastDirect) > 0) user.lastDirect = seen;
+    } catch (error) {
+      user.replaying?.delete(connection);
+      this.log.warn({ err: error, userId }, 'counting a connection online failed');
+    } finally {
+      tell();
+    }
   }
 
   /** Undoes `connect` and any watches of a closed connection. */
@@ -106,22 +209,30 @@ export class Users {
       }
       connection.watched = undefined;
     }
-    onlineDelta
-      .run(this.redis, onlineDeltaArgs(this.keys, this.serverId, userId, -1))
-      .then((left) => {
-        if (left === 0) this.publishStatus(userId, false);
-      })
+    // Online first, then the share: the share must outlast what it covers.
+    this.redis
+      .run(onlineDelta, ...splitArgs(onlineDeltaArgs(this.keys, this.serverId, userId, -1, this.redis.publishCommand)))
+      .then(() => this.redis.run(counterDelta, ...splitArgs(counterDeltaArgs(this.keys.serverUsers(this.serverId), userId, -1))))
       .catch((err: unknown) => this.log.warn({ err }, 'online decrement failed'));
   }
 
-  /** Sends a direct message to every connection of `to`, fleet-wide, and acks the sender. */
+  /**
+   * Keeps a direct message in the recipient's history, sends it to every
+   * connection of `to` fleet-wide, and acks the sender once it is kept (and,
+   * with DURABLE_ACKS, replicated). Resolves false when it was refused.
+   */
   async direct(connection: Connection, to: string, message: string, clientId: string | undefined): Promise<void> {
-    this.directSeq += 1;
-    const ts = Date.now();
-    const id = `${ts}-${this.directSeq}@${this.serverId}`;
-    const payload = { id, from: connection.userId, to, message, ts, ...(clientId === undefined ? {} : { clientId }) };
-    const event: UserEvent = { kind: 'direct', payload };
-    await this.redis.publish(this.keys.user(to), JSON.stringify(event));
+    const tail = encodeDirectFrameTail({ from: connection.userId, to, message, ts: Date.now(), ...(clientId === undefined ? {} : { clientId }) });
+    const args = publishDirectArgs(this.keys, to, tail, this.historyLimit, this.redis.publishCommand);
+    if (!this.durability.accepting(args.keys[0]!)) {
+      connection.sendError(ErrorCode.unavailable, this.durability.refusal('direct', clientId), clientId);
+      return;
+    }
+    const id = String(await this.redis.run(publishDirect, ...splitArgs(args)));
+    if (!(await this.durability.confirm(args.keys[0]!))) {
+      connection.sendError(ErrorCode.unavailable, this.durability.unconfirmed('direct', clientId, id), clientId);
+      return;
+    }
     connection.send(encodeServerFrame('ack', clientId === undefined ? { id } : { clientId, id }));
   }
 
@@ -142,70 +253,73 @@ export class Users {
     }
     await Promise.all(waits);
     if (userIds.length === 0) return;
-    const counts = await this.redis.hmGet(this.keys.usersOnline, [...userIds]);
+    const online = await Promise.all(userIds.map((userId) => this.isOnline(userId)));
     userIds.forEach((userId, i) => {
-      const count = counts[i];
-      connection.send(encodeServerFrame('status', { userId, online: count !== null && Number(count) > 0 }));
+      const user = this.users.get(userId);
+      if (user !== undefined) user.knownOnline = online[i];
+      connection.send(encodeServerFrame('status', { userId, online: online[i]! }));
     });
   }
 
-  /** Publishes a user's online change on its channel, for watchers on every server. */
-  publishStatus(userId: string, online: boolean): void {
-    const event: UserEvent = { kind: 'status', userId, online };
-    this.redis
-      .publish(this.keys.user(userId), JSON.stringify(event))
-      .catch((err: unknown) => this.log.warn({ err, userId }, 'status publish failed'));
+  /** The bus may be missing messages on some channels: users on them hold their live directs until the repair (see Rooms.hold). */
+  hold(): void {
+    for (const user of this.users.values()) if (this.bus.suspected(this.keys.user(user.id))) user.waiting ??= [];
   }
 
-  /** The one listener of every user channel: node-redis passes the channel, which names the user. */
-  private readonly onMessage = (message: string, channel: string): void => {
-    const user = this.users.get(channel.slice(this.channelHead));
-    if (user !== undefined) this.onEvent(user, message);
-  };
-
   /**
-   * The listeners of every user channel in node-redis: one object for all of
-   * them, where `subscribe(channel, listener)` would make an object and two
-   * sets per channel, i.e. per connected user. Nothing in node-redis changes
-   * it as long as user channels are only subscribed with it and unsubscribed
-   * without a listener (which drops the channel's entry whole).
+   * Fills what the bus may have missed for local users: direct messages after
+   * the last one delivered (once per user, not per connection), and the
+   * status of watched users where it changed unseen.
    */
-  private readonly channelListeners: ChannelListeners = {
-    unsubscribing: false,
-    buffers: new Set(),
-    strings: new Set([this.onMessage]),
-  };
+  async repairAll(): Promise<void> {
+    const users = [...this.users.values()].filter((user) => !this.bus.suspected(this.keys.user(user.id)));
+    await Promise.all(
+      users.map(async (user) => {
+        user.waiting ??= [];
+        try {
+          if (user.hasConnections && user.lastDirect !== undefined) {
+            const entries = entryPairs((await this.redis.run(directsFrom, [this.keys.directs(user.id)], [`(${user.lastDirect}`])) as unknown[], 0);
+            for (const [id, tail] of entries) user.deliverDirect(joinDirectFrame(id, tail), true);
+          }
+          if (user.watchers !== undefined && user.watchers.size > 0) {
+            const online = await this.isOnline(user.id);
+            if (online !== user.knownOnline) this.tellWatchers(user, online);
+          }
+        } catch (err) {
+          this.log.warn({ err, userId: user.id }, 'direct message repair failed; the next notice tries again');
+        } finally {
+          if (!this.bus.suspected(this.keys.user(user.id))) user.release();
+        }
+      }),
+    );
+  }
 
+  private async isOnline(userId: string): Promise<boolean> {
+    return (await this.redis.commands.exists(this.keys.online(userId))) > 0;
+  }
+
+  private tellWatchers(user: LocalUser, online: boolean): void {
+    user.knownOnline = online;
+    if (user.watchers === undefined || user.watchers.size === 0) return;
+    const frame = frameString(encodeServerFrame('status', { userId: user.id, online }));
+    for (const connection of user.watchers) connection.sendFramed(frame);
+  }
+
+  /** A message on a user channel: a direct frame for the user, or a status frame about the user. */
   private onEvent(user: LocalUser, message: string): void {
-    let event: UserEvent;
-    try {
-      const parsed = userEventSchema.safeParse(JSON.parse(message));
-      if (!parsed.success) throw parsed.error;
-      event = parsed.data;
-    } catch (err) {
-      this.log.warn({ err, userId: user.id }, 'ignoring a malformed user event');
+    if (message.startsWith(DIRECT_FRAME_HEAD)) {
+      if (user.hasConnections) user.deliverDirect(message);
       return;
     }
-    if (event.kind === 'direct') {
-      if (!user.hasConnections) return;
-      user.sendFramed(frameString(encodeServerFrame('direct', event.payload)));
-    } else {
-      if (user.watchers === undefined || user.watchers.size === 0) return;
-      const frame = frameString(encodeServerFrame('status', { userId: event.userId, online: event.online }));
-      for (const connection of user.watchers) connection.sendFramed(frame);
-    }
+    if (user.watchers === undefined || user.watchers.size === 0) return;
+    this.tellWatchers(user, message.includes(Users.ONLINE_TRUE));
   }
 
   private open(userId: string): LocalUser {
     const user = new LocalUser(userId);
+    if (this.bus.suspected(this.keys.user(userId))) user.waiting = [];
     this.users.set(userId, user);
-    // After an UNSUBSCRIBE of the same channel still in flight, node-redis would take this
-    // subscription for done and then drop the channel when that reply comes: wait for it.
-    const pending = this.unsubscribing.get(userId);
-    const ready =
-      pending === undefined
-        ? this.subscribeChannel(userId)
-        : pending.then(() => (this.users.get(userId) === user ? this.subscribeChannel(userId) : undefined));
+    const ready = this.bus.subscribe(this.keys.user(userId));
     user.ready = ready;
     ready.then(
       () => {
@@ -216,20 +330,9 @@ export class Users {
     return user;
   }
 
-  private subscribeChannel(userId: string): Promise<void> {
-    return this.subscriber.extendPubSubChannelListeners('CHANNELS', this.keys.user(userId), this.channelListeners);
-  }
-
   private closeIfUnused(user: LocalUser): void {
     if (user.hasConnections || (user.watchers !== undefined && user.watchers.size > 0)) return;
     this.users.delete(user.id);
-    const userId = user.id;
-    const done = this.subscriber
-      .unsubscribe(this.keys.user(userId))
-      .catch((err: unknown) => this.log.warn({ err, userId }, 'user unsubscribe failed'))
-      .finally(() => {
-        if (this.unsubscribing.get(userId) === done) this.unsubscribing.delete(userId);
-      });
-    this.unsubscribing.set(userId, done);
+    this.bus.unsubscribe(this.keys.user(user.id)).catch((err: unknown) => this.log.warn({ err, userId: user.id }, 'user unsubscribe failed'));
   }
 }

@@ -4,7 +4,7 @@ import { WebSocket } from 'ws';
 import { mintTicket } from '@chatfleet/protocol/tickets';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../../../test/support/redis-server.js';
 import type { ChatServer } from '../src/chat-server.js';
-import { SECRET, startServer, TestClient, upgradeStatus } from './support.js';
+import { SECRET, startServer, TestClient, upgradeStatus, waitUntil } from './support.js';
 
 let redis: TestRedis;
 let server: ChatServer;
@@ -296,6 +296,34 @@ describe('slow and dead clients', () => {
       expect(code).toBe(1006);
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(polite.ws.readyState).toBe(WebSocket.OPEN);
+    } finally {
+      await pingy.stop();
+    }
+  });
+
+  it('spreads pings over the interval and still cuts a client that never answers within three intervals', async () => {
+    const intervalMs = 400;
+    const pingy = await startServer({
+      redisUrl: redis.url,
+      redisPrefix: uniquePrefix('chat-wheel'),
+      serverId: 'srv-wheel',
+      pingIntervalMs: intervalMs,
+    });
+    try {
+      const polite = await Promise.all(Array.from({ length: 40 }, (_, i) => connect(`polite-${i}`, pingy.url)));
+      const pingedAt: number[] = [];
+      for (const client of polite) client.ws.once('ping', () => pingedAt.push(Date.now()));
+      const deaf = await connect('deaf-late', pingy.url, { autoPong: false });
+      const since = Date.now();
+      const code = await deaf.closed;
+      expect(code).toBe(1006);
+      // First pinged in the round after the one it joined in (at most two intervals), cut a round after
+      // that ping: three intervals, and one more of slack for a busy machine.
+      expect(Date.now() - since).toBeLessThan(4 * intervalMs);
+      await waitUntil(() => pingedAt.length === polite.length, 'every polite client pinged');
+      // Not in one burst: the pings of one round fall on several ticks.
+      expect(new Set(pingedAt).size).toBeGreaterThan(1);
+      expect(polite.every((c) => c.ws.readyState === WebSocket.OPEN)).toBe(true);
     } finally {
       await pingy.stop();
     }

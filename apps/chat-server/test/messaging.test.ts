@@ -58,10 +58,12 @@ describe('room messaging across servers', () => {
     expect((await bob.next('ack', (a) => a.clientId === 'b1')).id).toBe(alice.all('chat').find((c) => c.clientId === 'b1')?.id);
   });
 
-  it('tells a new member the newest history id in registered, and nothing when the history is empty', async () => {
+  it('tells a new member the newest history id in registered, a marker id when the history is empty', async () => {
     const carol = await connect(one, 'carol');
     const empty = await carol.register('fresh-room');
-    expect(empty.lastId).toBeUndefined();
+    // An empty room's history starts with a marker entry: there is always a point to resume from.
+    expect(empty.lastId).toMatch(/^\d+-\d+$/);
+    expect(empty.recovered).toBeUndefined();
     carol.send('chat', { chatId: 'fresh-room', message: 'first', clientId: 'c1' });
     carol.send('chat', { chatId: 'fresh-room', message: 'second', clientId: 'c2' });
     const newest = await carol.next('ack', (a) => a.clientId === 'c2');
@@ -72,6 +74,13 @@ describe('room messaging across servers', () => {
     const third = await dave.next('chat', (m) => m.message === 'third');
     expect(compareMessageIds(third.id, newest.id)).toBeGreaterThan(0);
     expect(dave.all('chat').map((m) => m.message)).toEqual(['third']);
+    // Resuming from the marker gives every message, and says nothing was lost.
+    const nina = await connect(one, 'nina');
+    const resumed = await nina.register('fresh-room', empty.lastId);
+    expect(resumed.recovered).toBe(true);
+    await nina.count('chat', 3);
+    expect(nina.all('chat').map((m) => m.message)).toEqual(['first', 'second', 'third']);
+    nina.close();
   });
 
   it('replays exactly the missed messages after since, then live ones, with no gap or duplicate at the seam', async () => {

@@ -14,7 +14,17 @@ const sockets: Socket[] = [];
 
 beforeAll(async () => {
   redis = await startTestRedis();
-  server = await startServer({ redisUrl: redis.url, redisPrefix: uniquePrefix('chat-transport'), serverId: 'srv-transport', maxPayload: 2048 });
+  server = await startServer({
+    redisUrl: redis.url,
+    redisPrefix: uniquePrefix('chat-transport'),
+    serverId: 'srv-transport',
+    maxPayload: 2048,
+    maxFragments: 16,
+    upgradeTimeoutMs: 300,
+    // Far longer than any wait here: a FIN seen in these tests is not this timer's.
+    redirectGraceMs: 60_000,
+    allowedOrigins: ['https://chat.example'],
+  });
 });
 
 afterEach(() => {
@@ -60,18 +70,25 @@ function upgradeRequest(user: string, headers: Record<string, string> = {}): str
   return `GET /?token=${encodeURIComponent(token)} HTTP/1.1\r\n${lines.join('')}\r\n`;
 }
 
-/** A raw TCP client that records everything the server sends and when it closes. */
-async function rawSocket(): Promise<{ socket: Socket; received: () => Buffer; ended: Promise<void> }> {
+/**
+ * A raw TCP client that records everything the server sends and when it closes. `finned` resolves on
+ * the server's FIN: the socket allows half-open, so this side never answers it by itself.
+ */
+async function rawSocket(): Promise<{ socket: Socket; received: () => Buffer; ended: Promise<void>; finned: Promise<void> }> {
   const url = new URL(server.url);
-  const socket = connect(Number(url.port), url.hostname);
+  const socket = connect({ port: Number(url.port), host: url.hostname, allowHalfOpen: true });
   socket.setNoDelay(true);
   sockets.push(socket);
   const chunks: Buffer[] = [];
   socket.on('data', (chunk: Buffer) => chunks.push(chunk));
   socket.on('error', () => undefined);
   const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  const finned = new Promise<void>((resolve) => {
+    socket.once('end', () => resolve());
+    socket.once('close', () => resolve());
+  });
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-  return { socket, received: () => Buffer.concat(chunks), ended };
+  return { socket, received: () => Buffer.concat(chunks), ended, finned };
 }
 
 /** The server frames after the 101 head: [opcode, payload] pairs (server frames are unmasked, short here). */
@@ -109,8 +126,76 @@ describe('handshake', () => {
   ])('answers 400 to %s', async (_name, headers) => {
     const raw = await rawSocket();
     raw.socket.write(upgradeRequest('hs400', headers));
-    await raw.ended;
+    await raw.finned;
     expect(raw.received().toString('latin1')).toMatch(/^HTTP\/1\.1 400 /);
+  });
+
+  it.each([
+    ['no ticket', (r: string) => r.replace(/\?token=[^ ]+/, ''), 401],
+    ['a POST', (r: string) => r.replace(/^GET/, 'POST'), 405],
+    ['an Origin not allowed', (r: string) => r.replace('\r\n\r\n', '\r\nOrigin: https://evil.example\r\n\r\n'), 403],
+    ['a malformed key', (r: string) => r.replace('dGhlIHNhbXBsZSBub25jZQ==', 'c2hvcnQ='), 400],
+  ])('closes TCP once it has refused %s, while the client keeps its side open', async (_name, edit, status) => {
+    const raw = await rawSocket();
+    raw.socket.write(edit(upgradeRequest('refused')));
+    // The server's FIN comes by itself (that it also lets go of its socket is measured, in file
+    // descriptors, by the conformance suite).
+    await raw.finned;
+    expect(raw.received().toString('latin1')).toMatch(new RegExp(`^HTTP/1\\.1 ${status} [^\r]*\r\nConnection: close\r\n`));
+  });
+
+  it('closes TCP once it has answered a plain HTTP request with 426', async () => {
+    const raw = await rawSocket();
+    raw.socket.write(`GET / HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\n\r\n`);
+    await raw.finned;
+    expect(raw.received().toString('latin1')).toMatch(/^HTTP\/1\.1 426 /);
+  });
+
+  it('keeps answering /healthz on a kept-alive connection', async () => {
+    const raw = await rawSocket();
+    const request = `GET /healthz HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\n\r\n`;
+    raw.socket.write(request + request);
+    await waitUntil(() => raw.received().toString().split('HTTP/1.1 200').length === 3, 'two answers');
+  });
+
+  it.each([
+    ['sends nothing', ''],
+    ['sends its upgrade request too slowly', 'GET /?token=x HTTP/1.1\r\nHost: a\r\n'],
+  ])('cuts a connection that %s within UPGRADE_TIMEOUT_MS, with 408', async (_name, partial) => {
+    const raw = await rawSocket();
+    if (partial !== '') raw.socket.write(partial);
+    await raw.finned;
+    expect(raw.received().toString('latin1')).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('answers bytes that are not HTTP with 400 and closes', async () => {
+    const raw = await rawSocket();
+    raw.socket.write('\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http at all\r\n\r\n');
+    await raw.finned;
+    expect(raw.received().toString('latin1')).toMatch(/^HTTP\/1\.1 400 /);
+  });
+
+  it('leaves an open fallback stream (SSE) alone once UPGRADE_TIMEOUT_MS has passed', async () => {
+    const raw = await rawSocket();
+    const token = mintTicket(SECRET, 'streamer', Date.now() + 60_000);
+    raw.socket.write(`GET /sse?token=${encodeURIComponent(token)} HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\n\r\n`);
+    await waitUntil(() => raw.received().includes('"welcome"'), 'welcome');
+    let finned = false;
+    void raw.finned.then(() => (finned = true));
+    // A fixed wait that proves nothing happens: three times the 300 ms upgrade timeout.
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    expect(finned).toBe(false);
+    expect(raw.received().toString('latin1')).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('leaves an open websocket alone once UPGRADE_TIMEOUT_MS has passed', async () => {
+    const client = await connectClient('lasting');
+    // A fixed wait that proves nothing happens: three times the 300 ms upgrade timeout.
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+    const pong = new Promise<string>((resolve) => client.ws.once('pong', (data) => resolve(data.toString())));
+    client.ws.ping('still here');
+    expect(await pong).toBe('still here');
   });
 
   it('reads frames that come in the same packet as the upgrade request', async () => {
@@ -172,6 +257,36 @@ describe('frames', () => {
     const client = await connectClient('garbled');
     client.ws.send(Buffer.from([0x7b, 0xc3, 0x28, 0x7d]), { binary: false });
     expect(await client.closed).toBe(1007);
+  });
+
+  it('closes with 1008 on a message in more than MAX_FRAGMENTS frames', async () => {
+    const client = await connectClient('splinters');
+    client.ws.send('', { fin: false });
+    for (let i = 0; i < 16; i++) client.ws.send('', { fin: false });
+    expect(await client.closed).toBe(1008);
+  });
+
+  it('takes a message in exactly MAX_FRAGMENTS frames', async () => {
+    const client = await connectClient('pieces16');
+    const text = JSON.stringify({ type: 'register', payload: { chatId: 'sixteen' } });
+    const size = Math.ceil(text.length / 16);
+    for (let i = 0; i < 16; i++) client.ws.send(text.slice(i * size, (i + 1) * size), { fin: i === 15 });
+    expect((await client.next('registered')).chatId).toBe('sixteen');
+  });
+
+  it.each([
+    ['an unmasked frame', 1002, clientFrame(1, 'x', { masked: false })],
+    ['text that is not UTF-8', 1007, clientFrame(1, Buffer.from([0xc3, 0x28]))],
+    ['a frame over MAX_PAYLOAD', 1009, clientFrame(2, Buffer.alloc(3000))],
+  ])('fails the connection on %s: close frame %d, then its FIN at once', async (_name, code, bytes) => {
+    const raw = await rawSocket();
+    raw.socket.write(upgradeRequest('failing'));
+    await waitUntil(() => raw.received().includes('"welcome"'), 'welcome');
+    raw.socket.write(bytes);
+    // REDIRECT_GRACE_MS is a minute here: the FIN follows the close frame, it does not wait for ours.
+    await raw.finned;
+    const close = serverFrames(raw.received()).find(([op]) => op === 8)!;
+    expect(close[1].readUInt16BE(0)).toBe(code);
   });
 
   it('closes with 1009 on a fragmented message that grows past MAX_PAYLOAD', async () => {

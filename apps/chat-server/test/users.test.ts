@@ -1,94 +1,91 @@
-// User channel subscriptions under churn: a user who comes back while its channel is being unsubscribed stays subscribed.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+// Direct messages kept per user: the offline ones delivered once on the next connection, resuming with sinceDirect, across servers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintTicket } from '@chatfleet/protocol/tickets';
+import { compareMessageIds, redisKeys } from '@chatfleet/protocol';
 import { createClient } from 'redis';
-import { pino } from 'pino';
-import { redisKeys, type UserEvent } from '@chatfleet/protocol';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../../../test/support/redis-server.js';
-import { waitFor } from '../../../test/support/wait.js';
-import type { Connection } from '../src/connection.js';
-import type { Redis } from '../src/lua.js';
-import { Users } from '../src/users.js';
+import { SECRET, startServer, TestClient, waitUntil } from './support.js';
+import type { ChatServer } from '../src/chat-server.js';
 
-let server: TestRedis;
-let redis: Redis;
-let subscriber: Redis;
-const log = pino({ level: 'silent' });
-
-/** The part of a connection that Users touches, recording the frames it is sent. */
-function fakeConnection(userId: string): Connection & { received: string[] } {
-  const received: string[] = [];
-  const fake = { userId, watched: undefined, received, sendFramed: (frame: Buffer) => received.push(frame.toString()) };
-  return fake as unknown as Connection & { received: string[] };
-}
+let redis: TestRedis;
+let one: ChatServer;
+let two: ChatServer;
+let prefix: string;
 
 beforeAll(async () => {
-  server = await startTestRedis();
-  redis = createClient({ url: server.url });
-  subscriber = redis.duplicate();
-  redis.on('error', () => undefined);
-  subscriber.on('error', () => undefined);
-  await Promise.all([redis.connect(), subscriber.connect()]);
-});
-
-afterEach(async () => {
-  await subscriber.unsubscribe();
+  redis = await startTestRedis();
+  prefix = uniquePrefix('directs');
+  one = await startServer({ redisUrl: redis.url, redisPrefix: prefix, serverId: 'srv-d1' });
+  two = await startServer({ redisUrl: redis.url, redisPrefix: prefix, serverId: 'srv-d2' });
 });
 
 afterAll(async () => {
-  subscriber?.destroy();
-  redis?.destroy();
-  await server?.stop();
+  await one?.stop();
+  await two?.stop();
+  await redis?.stop();
 });
 
-describe('user channel subscriptions', () => {
-  it('keeps a user subscribed who reconnects while the unsubscribe of its last connection is in flight', async () => {
-    const keys = redisKeys(uniquePrefix('users'));
-    const users = new Users(redis, subscriber, keys, 'srv-users', log);
-    const first = fakeConnection('frank');
-    const second = fakeConnection('frank');
-    // One turn: the UNSUBSCRIBE is still unanswered when the second connection subscribes again.
-    users.connect(first);
-    users.disconnect(first);
-    users.connect(second);
+/** Connects `user` to `server`, resuming direct messages after `sinceDirect` when given. */
+function connect(server: ChatServer, user: string, sinceDirect?: string): Promise<TestClient> {
+  const token = mintTicket(SECRET, user, Date.now() + 60_000);
+  const resume = sinceDirect === undefined ? '' : `&sinceDirect=${encodeURIComponent(sinceDirect)}`;
+  return TestClient.open(`${server.url}?token=${encodeURIComponent(token)}${resume}`);
+}
 
-    await waitFor('the channel to be subscribed', async () => (await redis.pubSubNumSub(keys.user('frank')))[keys.user('frank')] === 1);
-    const event: UserEvent = { kind: 'direct', payload: { id: '1-1@x', from: 'gina', to: 'frank', message: 'hi', ts: 1 } };
-    await redis.publish(keys.user('frank'), JSON.stringify(event));
-    await waitFor('the direct message', () => second.received.some((frame) => frame.includes('"hi"')));
-    expect(first.received).toEqual([]);
-    users.disconnect(second);
+describe('direct messages', () => {
+  it('delivers directs sent while the user was offline exactly once, on its next connection', async () => {
+    const sender = await connect(one, 'dora');
+    for (const n of [1, 2, 3]) sender.send('direct', { to: 'otto', message: `while away ${n}`, clientId: `w${n}` });
+    const acks = await sender.count('ack', 3);
+    const ids = acks.map((a) => a.id);
+    for (let i = 1; i < ids.length; i++) expect(compareMessageIds(ids[i - 1]!, ids[i]!)).toBeLessThan(0);
+
+    const otto = await connect(two, 'otto');
+    const got = await otto.count('direct', 3);
+    expect(got.map((d) => d.message)).toEqual(['while away 1', 'while away 2', 'while away 3']);
+    expect(got.map((d) => d.id)).toEqual(ids);
+    // A second connection of the same user (the first still open) gets none of them again.
+    const again = await connect(one, 'otto');
+    sender.send('direct', { to: 'otto', message: 'live', clientId: 'l1' });
+    await otto.next('direct', (d) => d.message === 'live');
+    await again.next('direct', (d) => d.message === 'live');
+    expect(again.all('direct').map((d) => d.message)).toEqual(['live']);
+    expect(otto.all('direct')).toHaveLength(4);
+    for (const client of [sender, otto, again]) client.close();
   });
 
-  it('leaves no subscription behind when a user comes and goes twice in one turn', async () => {
-    const keys = redisKeys(uniquePrefix('users'));
-    const users = new Users(redis, subscriber, keys, 'srv-users', log);
-    const first = fakeConnection('hal');
-    const second = fakeConnection('hal');
-    users.connect(first);
-    users.disconnect(first);
-    users.connect(second);
-    users.disconnect(second);
-    const channel = keys.user('hal');
-    // A later subscription on the same connection is answered after every command above.
-    await subscriber.subscribe(keys.user('marker'), () => undefined);
-    await waitFor('the commands to settle', async () => (await redis.pubSubNumSub(channel))[channel] === 0);
-    expect(subscriber.getPubSubListeners('CHANNELS').has(channel)).toBe(false);
+  it('gives a connection that resumes with sinceDirect exactly the directs after it, then live ones', async () => {
+    const sender = await connect(one, 'sam');
+    let reader = await connect(two, 'rita');
+    sender.send('direct', { to: 'rita', message: 'seen', clientId: 's1' });
+    const seen = await reader.next('direct');
+    reader.close();
+    await waitUntil(async () => {
+      const admin = createClient({ url: redis.url });
+      admin.on('error', () => undefined);
+      await admin.connect();
+      const online = await admin.exists(redisKeys(prefix).online('rita'));
+      await admin.close();
+      return online === 0;
+    }, 'rita offline');
+    for (const n of [1, 2]) sender.send('direct', { to: 'rita', message: `missed ${n}`, clientId: `m${n}` });
+    await sender.count('ack', 3);
+    reader = await connect(one, 'rita', seen.id);
+    await reader.count('direct', 2);
+    sender.send('direct', { to: 'rita', message: 'live', clientId: 'l' });
+    await reader.next('direct', (d) => d.message === 'live');
+    expect(reader.all('direct').map((d) => d.message)).toEqual(['missed 1', 'missed 2', 'live']);
+    for (const client of [sender, reader]) client.close();
   });
 
-  it('delivers to every connection of a user and stops when the last one leaves', async () => {
-    const keys = redisKeys(uniquePrefix('users'));
-    const users = new Users(redis, subscriber, keys, 'srv-users', log);
-    const a = fakeConnection('ivy');
-    const b = fakeConnection('ivy');
-    users.connect(a);
-    users.connect(b);
-    const channel = keys.user('ivy');
-    await waitFor('the channel to be subscribed', async () => (await redis.pubSubNumSub(channel))[channel] === 1);
-    const event: UserEvent = { kind: 'direct', payload: { id: '1-2@x', from: 'gina', to: 'ivy', message: 'both', ts: 1 } };
-    await redis.publish(channel, JSON.stringify(event));
-    await waitFor('both copies', () => a.received.length === 1 && b.received.length === 1);
-    users.disconnect(a);
-    users.disconnect(b);
-    await waitFor('the channel to be dropped', async () => (await redis.pubSubNumSub(channel))[channel] === 0);
+  it('reaches every connection of a user on every server, and the sender acks with the kept id', async () => {
+    const sender = await connect(one, 'walt');
+    const a = await connect(one, 'vera');
+    const b = await connect(two, 'vera');
+    sender.send('direct', { to: 'vera', message: 'both', clientId: 'b' });
+    const ack = await sender.next('ack', (x) => x.clientId === 'b');
+    expect((await a.next('direct')).id).toBe(ack.id);
+    expect((await b.next('direct')).id).toBe(ack.id);
+    for (const client of [sender, a, b]) client.close();
   });
 });

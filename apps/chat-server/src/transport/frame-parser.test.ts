@@ -59,17 +59,20 @@ class Recorder implements FrameSink {
 }
 
 const MAX = 1000;
+/** The fragment cap in these tests: a message may come in up to 8 frames. */
+const FRAGMENTS = 8;
 
 /**
  * Feeds `chunks` (copies: the parser unmasks in place) as a connection does,
  * reading nothing after a close or an error, and returns the events and the state left.
  */
-function feed(chunks: Buffer[], max = MAX): { events: string[]; pending: PendingFrames | undefined } {
+function feed(chunks: Buffer[], max = MAX, maxFragments = FRAGMENTS): { events: string[]; pending: PendingFrames | undefined } {
   const sink = new Recorder();
+  const limits = { maxPayload: max, maxFragments };
   let pending: PendingFrames | undefined;
   for (const chunk of chunks) {
     if (/^(close|error) /.test(sink.events.at(-1) ?? '')) break;
-    pending = readFrames(pending, Buffer.from(chunk), max, sink);
+    pending = readFrames(pending, Buffer.from(chunk), limits, sink);
   }
   return { events: sink.events, pending };
 }
@@ -119,6 +122,54 @@ const cases: Array<[string, Buffer[], string[]]> = [
   ['a message one byte over MAX_PAYLOAD', [text('m'.repeat(MAX + 1))], ['error 1009']],
   ['fragments that together pass MAX_PAYLOAD', [Buffer.concat([text('m'.repeat(600), { fin: false }), frame(0, 'm'.repeat(401))])], ['error 1009']],
   ['a frame that declares 4 GiB or more', [Buffer.from([0x81, 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4])], ['error 1009']],
+  [
+    'a message in exactly MAX_FRAGMENTS frames',
+    [Buffer.concat([text('a', { fin: false }), ...Array.from({ length: FRAGMENTS - 2 }, () => frame(0, 'b', { fin: false })), frame(0, 'c')])],
+    [`text a${'b'.repeat(FRAGMENTS - 2)}c`],
+  ],
+  [
+    'a message in one frame more than MAX_FRAGMENTS',
+    [Buffer.concat([text('a', { fin: false }), ...Array.from({ length: FRAGMENTS - 1 }, () => frame(0, 'b', { fin: false })), frame(0, 'c')])],
+    ['error 1008'],
+  ],
+  [
+    'empty fragments past MAX_FRAGMENTS (the empty-fragment flood)',
+    [Buffer.concat([text('', { fin: false }), ...Array.from({ length: FRAGMENTS + 3 }, () => frame(0, '', { fin: false }))])],
+    ['error 1008'],
+  ],
+  [
+    'an all-empty fragmented message',
+    [Buffer.concat([text('', { fin: false }), frame(0, '', { fin: false }), frame(0, '')])],
+    ['text '],
+  ],
+  [
+    'empty fragments between full ones',
+    [Buffer.concat([text('he', { fin: false }), frame(0, '', { fin: false }), frame(0, 'll', { fin: false }), frame(0, ''), text('o')])],
+    ['text hell', 'text o'],
+  ],
+  [
+    'control frames between fragments do not count as fragments',
+    [Buffer.concat([text('a', { fin: false }), ...Array.from({ length: FRAGMENTS + 2 }, () => frame(9, '')), frame(0, 'z')])],
+    [...Array.from({ length: FRAGMENTS + 2 }, () => 'ping '), 'text az'],
+  ],
+  [
+    'two messages in a row of MAX_FRAGMENTS frames each (the count starts again)',
+    [
+      Buffer.concat(
+        [1, 2].flatMap((n) => [
+          text(`m${n}`, { fin: false }),
+          ...Array.from({ length: FRAGMENTS - 2 }, () => frame(0, '.', { fin: false })),
+          frame(0, '!'),
+        ]),
+      ),
+    ],
+    [`text m1${'.'.repeat(FRAGMENTS - 2)}!`, `text m2${'.'.repeat(FRAGMENTS - 2)}!`],
+  ],
+  [
+    'a fragmented binary message of exactly MAX_PAYLOAD in uneven fragments',
+    [Buffer.concat([frame(2, Buffer.alloc(333, 1), { fin: false }), frame(0, Buffer.alloc(600, 2), { fin: false }), frame(0, Buffer.alloc(67, 3))])],
+    [`binary ${Buffer.concat([Buffer.alloc(333, 1), Buffer.alloc(600, 2), Buffer.alloc(67, 3)]).toString('hex')}`],
+  ],
   ['events before an error are kept, after it dropped', [Buffer.concat([text('ok'), text('bad', { masked: false }), text('never')])], ['text ok', 'error 1002']],
 ];
 
@@ -151,7 +202,7 @@ describe('readFrames', () => {
     const partial = feed([text('abcdef').subarray(0, 9)]).pending;
     expect(partial?.length).toBe(6);
     expect(partial?.filled).toBe(3);
-    expect(feed([text('ab', { fin: false })]).pending?.fragments?.length).toBe(1);
+    expect(feed([text('ab', { fin: false })]).pending).toMatchObject({ fragments: 1, messageLength: 2, messageOpcode: 1 });
     expect(feed([Buffer.concat([text('ab', { fin: false }), frame(0, 'c')])]).pending).toBeUndefined();
   });
 
@@ -167,6 +218,53 @@ describe('readFrames', () => {
     const whole = text(big);
     expect(whole[1]! & 0x7f).toBe(127);
     expect(feed([whole.subarray(0, 5000), whole.subarray(5000, 40_000), whole.subarray(40_000)], 100_000).events).toEqual([`text ${big}`]);
+  });
+});
+
+describe('readFrames under fragment attacks', () => {
+  const caps = { maxPayload: 65_536, maxFragments: 16_384 };
+  const sink = (): Recorder => new Recorder();
+
+  it('keeps nothing for empty fragments: no message buffer, however many come', () => {
+    const recorder = sink();
+    let pending = readFrames(undefined, text('', { fin: false }), caps, recorder);
+    for (let i = 0; i < 10_000; i++) pending = readFrames(pending, frame(0, '', { fin: false }), caps, recorder);
+    expect(pending?.message).toBeUndefined();
+    expect(pending?.fragments).toBe(10_001);
+    expect(recorder.events).toEqual([]);
+  });
+
+  it('gathers one-byte fragments in one buffer that grows by doubling, not one allocation each', () => {
+    const recorder = sink();
+    let pending = readFrames(undefined, text('x', { fin: false }), caps, recorder);
+    const buffers = new Set<Buffer>();
+    for (let i = 0; i < 5000; i++) {
+      pending = readFrames(pending, frame(0, 'y', { fin: false }), caps, recorder);
+      buffers.add(pending!.message!);
+    }
+    // 5001 bytes in a buffer that started at 256 bytes: 256, 512, ..., 8192.
+    expect(buffers.size).toBeLessThanOrEqual(6);
+    expect(pending!.message!.length).toBeLessThanOrEqual(2 * 5001);
+    pending = readFrames(pending, frame(0, 'z'), caps, recorder);
+    expect(pending).toBeUndefined();
+    expect(recorder.events).toEqual([`text x${'y'.repeat(5000)}z`]);
+  });
+
+  it('never grows the message buffer past maxPayload', () => {
+    const recorder = sink();
+    const limits = { maxPayload: 1500, maxFragments: 100 };
+    let pending = readFrames(undefined, text('a'.repeat(700), { fin: false }), limits, recorder);
+    pending = readFrames(pending, frame(0, 'b'.repeat(700), { fin: false }), limits, recorder);
+    expect(pending!.message!.length).toBeLessThanOrEqual(1500);
+    pending = readFrames(pending, frame(0, 'c'.repeat(100)), limits, recorder);
+    expect(recorder.events).toEqual([`text ${'a'.repeat(700)}${'b'.repeat(700)}${'c'.repeat(100)}`]);
+  });
+
+  it('fails the fragment past the cap from its header, before its payload arrives', () => {
+    const limits = { maxPayload: 65_536, maxFragments: 2 };
+    const third = frame(0, 'x'.repeat(500)).subarray(0, 8);
+    const events = feed([Buffer.concat([text('a', { fin: false }), frame(0, 'b', { fin: false }), third])], 65_536, limits.maxFragments);
+    expect(events).toEqual({ events: ['error 1008'], pending: undefined });
   });
 });
 

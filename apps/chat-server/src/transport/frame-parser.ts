@@ -5,11 +5,21 @@ import { isUtf8 } from 'node:buffer';
 export const ProtocolClose = {
   protocolError: 1002,
   invalidPayload: 1007,
+  /** A message in more frames than `maxFragments` (what `ws` closes with for the same). */
+  policyViolation: 1008,
   tooBig: 1009,
 } as const;
 
 /** The close code a close frame without one stands for (never sent on the wire). */
 export const NO_STATUS = 1005;
+
+/** The caps on what one message may cost; shared by every connection of a server. */
+export interface FrameLimits {
+  /** Largest message in bytes, its fragments joined (MAX_PAYLOAD); a larger one fails with 1009 from its header. */
+  readonly maxPayload: number;
+  /** Most frames one message may come in (MAX_FRAGMENTS); the next one fails with 1008 from its header. */
+  readonly maxFragments: number;
+}
 
 /** What the parser reports; the connection implements it, so parsing needs no closure per socket. */
 export interface FrameSink {
@@ -32,16 +42,29 @@ export class PendingFrames {
   head: Buffer | undefined = undefined;
   /** Declared payload length of a frame whose header was read but not all its payload; -1 when none. */
   length = -1;
-  /** That frame's payload so far, `filled` bytes of it; grown as bytes come, never ahead of them. */
-  payload: Buffer | undefined = undefined;
+  /** Bytes of that frame's payload received so far. */
   filled = 0;
   opcode = 0;
   fin = false;
   mask = 0;
-  /** The frames of a fragmented message so far (its first frame's opcode in `messageOpcode`). */
-  fragments: Buffer[] | undefined = undefined;
-  fragmentsLength = 0;
+  /**
+   * The payload so far of an unfinished frame that is not a fragment (a whole
+   * message or a control frame), grown as bytes come, never ahead of them.
+   * A fragment's bytes go straight into `message` instead.
+   */
+  payload: Buffer | undefined = undefined;
+  /** Opcode (text or binary) of the fragmented message under way; 0 when none. */
   messageOpcode = 0;
+  /** Frames of that message so far, the unfinished one included. */
+  fragments = 0;
+  /**
+   * That message's bytes, `messageLength` of them complete and unmasked: one
+   * buffer for every fragment, grown as bytes come (at least doubling, never
+   * past `maxPayload`), so many small fragments cost a few copies, not an
+   * allocation each, and an empty fragment costs nothing.
+   */
+  message: Buffer | undefined = undefined;
+  messageLength = 0;
 }
 
 /** Frame opcodes (RFC 6455 section 5.2). */
@@ -57,18 +80,22 @@ const Op = {
 /** Tells the caller to stop: a close frame or an error was reported. */
 const STOP = null;
 
+/** Empty payloads share one buffer. */
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Parses `chunk` after what `pending` kept from earlier chunks, reports every
  * complete frame to `sink`, and returns what must be kept for the next chunk
  * (undefined when nothing is pending, and after a close frame or an error).
- * A data message whose declared length would pass `maxPayload` fails with
- * 1009 as soon as its header is read, before any of its payload is buffered.
+ * A data frame that would take its message past `limits.maxPayload` bytes
+ * (1009) or `limits.maxFragments` frames (1008) fails as soon as its header
+ * is read, before any of its payload is buffered.
  * Unmasks complete frames in place: `chunk` must belong to the caller.
  */
 export function readFrames(
   pending: PendingFrames | undefined,
   chunk: Buffer,
-  maxPayload: number,
+  limits: FrameLimits,
   sink: FrameSink,
 ): PendingFrames | undefined {
   let state = pending;
@@ -77,15 +104,21 @@ export function readFrames(
   if (state !== undefined) {
     if (state.length >= 0) {
       const take = Math.min(state.length - state.filled, data.length);
-      append(state, data, 0, take);
-      if (state.filled < state.length) return state;
       offset = take;
-      const payload = state.payload!.subarray(0, state.length);
-      state.length = -1;
-      state.payload = undefined;
-      state.filled = 0;
-      unmask(payload, state.mask);
-      if (frame(state, state.opcode, state.fin, payload, sink) === STOP) return undefined;
+      if (isFragment(state.opcode, state.fin)) {
+        appendMessage(state, data, 0, take, limits.maxPayload);
+        if (state.filled < state.length) return state;
+        if (fragmentDone(state, sink) === STOP) return undefined;
+      } else {
+        append(state, data, 0, take);
+        if (state.filled < state.length) return state;
+        const payload = state.payload === undefined ? EMPTY : state.payload.subarray(0, state.length);
+        state.length = -1;
+        state.payload = undefined;
+        state.filled = 0;
+        unmask(payload, state.mask);
+        if (frame(state, state.opcode, payload, sink) === STOP) return undefined;
+      }
     } else if (state.head !== undefined) {
       data = Buffer.concat([state.head, data]);
       state.head = undefined;
@@ -102,7 +135,8 @@ export function readFrames(
     const fin = (b0 & 0x80) !== 0;
     const opcode = b0 & 0x0f;
     let length = b1 & 0x7f;
-    const problem = headerProblem(b0, b1, opcode, fin, length, state?.fragments !== undefined);
+    const inMessage = state !== undefined && state.messageOpcode !== 0;
+    const problem = headerProblem(b0, b1, opcode, fin, length, inMessage);
     if (problem !== undefined) return failed(sink, ProtocolClose.protocolError, problem);
     const headLength = 6 + (length === 126 ? 2 : length === 127 ? 8 : 0);
     if (available < headLength) {
@@ -116,28 +150,52 @@ export function readFrames(
       if (data.readUInt32BE(offset + 2) !== 0) return failed(sink, ProtocolClose.tooBig, 'message too big');
       length = data.readUInt32BE(offset + 6);
     }
-    if (opcode < Op.close && (state?.fragmentsLength ?? 0) + length > maxPayload) {
-      return failed(sink, ProtocolClose.tooBig, 'message too big');
+    if (opcode < Op.close) {
+      const sofar = inMessage ? state!.messageLength : 0;
+      if (sofar + length > limits.maxPayload) return failed(sink, ProtocolClose.tooBig, 'message too big');
+      if ((inMessage ? state!.fragments : 0) + 1 > limits.maxFragments) {
+        return failed(sink, ProtocolClose.policyViolation, `message in more than ${limits.maxFragments} fragments`);
+      }
     }
     const mask = data.readUInt32BE(offset + headLength - 4);
     const start = offset + headLength;
-    if (data.length - start < length) {
+    const end = Math.min(data.length, start + length);
+    if (isFragment(opcode, fin)) {
+      state ??= new PendingFrames();
+      if (opcode !== Op.continuation) state.messageOpcode = opcode;
+      state.fragments += 1;
+      state.length = length;
+      state.opcode = opcode;
+      state.fin = fin;
+      state.mask = mask;
+      appendMessage(state, data, start, end, limits.maxPayload);
+      if (state.filled < length) return state;
+      offset = end;
+      if (fragmentDone(state, sink) === STOP) return undefined;
+      continue;
+    }
+    if (end - start < length) {
       state ??= new PendingFrames();
       state.length = length;
-      append(state, data, start, data.length);
+      append(state, data, start, end);
       state.opcode = opcode;
       state.fin = fin;
       state.mask = mask;
       return state;
     }
-    const payload = data.subarray(start, start + length);
+    const payload = data.subarray(start, end);
     unmask(payload, mask);
-    offset = start + length;
-    const next = frame(state, opcode, fin, payload, sink);
+    offset = end;
+    const next = frame(state, opcode, payload, sink);
     if (next === STOP) return undefined;
     state = next;
   }
-  return state === undefined || (state.head === undefined && state.fragments === undefined) ? undefined : state;
+  return state === undefined || (state.head === undefined && state.messageOpcode === 0) ? undefined : state;
+}
+
+/** True for a data frame that is part of a fragmented message: its first (FIN clear), a middle or its last. */
+function isFragment(opcode: number, fin: boolean): boolean {
+  return opcode === Op.continuation || (opcode < Op.close && !fin);
 }
 
 /** Why a frame's first two bytes break RFC 6455 for a server, or undefined when they do not. */
@@ -160,34 +218,17 @@ function headerProblem(b0: number, b1: number, opcode: number, fin: boolean, len
   }
 }
 
-/** Handles one complete, unmasked frame; returns the state to go on with, or STOP. */
+/** Handles one complete, unmasked frame that is not a fragment; returns the state to go on with, or STOP. */
 function frame(
   state: PendingFrames | undefined,
   opcode: number,
-  fin: boolean,
   payload: Buffer,
   sink: FrameSink,
 ): PendingFrames | undefined | typeof STOP {
   switch (opcode) {
     case Op.text:
     case Op.binary:
-      if (fin) return message(state, opcode, payload, sink);
-      state ??= new PendingFrames();
-      state.fragments = [copy(payload, 0, payload.length)];
-      state.fragmentsLength = payload.length;
-      state.messageOpcode = opcode;
-      return state;
-    case Op.continuation: {
-      // headerProblem made sure a message is under way.
-      const fragments = state!.fragments!;
-      fragments.push(copy(payload, 0, payload.length));
-      state!.fragmentsLength += payload.length;
-      if (!fin) return state;
-      const whole = Buffer.concat(fragments, state!.fragmentsLength);
-      state!.fragments = undefined;
-      state!.fragmentsLength = 0;
-      return message(state, state!.messageOpcode, whole, sink);
-    }
+      return message(state, opcode, payload, sink);
     case Op.ping:
       sink.onFramePing(payload);
       return state;
@@ -197,6 +238,27 @@ function frame(
     default:
       return close(payload, sink);
   }
+}
+
+/**
+ * A fragment's payload is all in `state.message`: unmasks it there, and on
+ * the last fragment delivers the message and forgets it.
+ */
+function fragmentDone(state: PendingFrames, sink: FrameSink): PendingFrames | typeof STOP {
+  const start = state.messageLength;
+  const end = start + state.length;
+  if (state.message !== undefined) unmask(state.message.subarray(start, end), state.mask);
+  state.messageLength = end;
+  state.length = -1;
+  state.filled = 0;
+  if (!state.fin) return state;
+  const whole = state.message === undefined ? EMPTY : state.message.subarray(0, end);
+  const opcode = state.messageOpcode;
+  state.message = undefined;
+  state.messageLength = 0;
+  state.messageOpcode = 0;
+  state.fragments = 0;
+  return message(state, opcode, whole, sink) === STOP ? STOP : state;
 }
 
 /** Delivers a whole data message; text must be valid UTF-8 (else 1007). */
@@ -275,6 +337,26 @@ function append(state: PendingFrames, data: Buffer, start: number, end: number):
   }
   data.copy(state.payload!, state.filled, start, end);
   state.filled = need;
+}
+
+/**
+ * Adds a fragment's bytes to the message buffer, after the complete
+ * fragments and what came of this one. The buffer grows with what has
+ * arrived (at least doubling, never past `maxPayload`, which the header
+ * check keeps the message within).
+ */
+function appendMessage(state: PendingFrames, data: Buffer, start: number, end: number, maxPayload: number): void {
+  if (end === start) return;
+  const at = state.messageLength + state.filled;
+  const need = at + (end - start);
+  const have = state.message?.length ?? 0;
+  if (need > have) {
+    const grown = Buffer.allocUnsafeSlow(Math.min(maxPayload, Math.max(need, 2 * have, 256)));
+    state.message?.copy(grown, 0, 0, at);
+    state.message = grown;
+  }
+  data.copy(state.message!, at, start, end);
+  state.filled += end - start;
 }
 
 /** A copy in memory of its own, so a kept fragment does not pin the socket chunk (or a shared pool) it came in. */

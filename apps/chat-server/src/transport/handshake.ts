@@ -1,6 +1,6 @@
 // The server side of the RFC 6455 opening handshake: checking the upgrade request and the 101 answer (no extensions).
 import { createHash } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 
 /** The GUID every Sec-WebSocket-Accept is made with (RFC 6455 section 1.3). */
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -61,21 +61,13 @@ export function switchingProtocols(key: string, protocol: string | undefined): s
   );
 }
 
-/** A complete HTTP answer that refuses an upgrade; the socket is ended after it. */
+/** A complete HTTP answer that refuses an upgrade (`Connection: close`: the socket is closed after it). */
 export function refusal(status: number, message: string, headers: Record<string, string> = {}): string {
   const extra = Object.entries(headers)
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('');
   return (
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
     `Content-Length: ${Buffer.byteLength(message)}\r\n${extra}\r\n${message}`
   );
 }
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  405: 'Method Not Allowed',
-  503: 'Service Unavailable',
-};

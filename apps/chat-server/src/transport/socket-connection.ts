@@ -1,6 +1,6 @@
 // One websocket over a TCP socket after the handshake: parsing, ping/pong, the close handshake; no streams or closures per socket.
 import type { Socket } from 'node:net';
-import { NO_STATUS, readFrames, type FrameSink, type PendingFrames } from './frame-parser.js';
+import { NO_STATUS, readFrames, type FrameLimits, type FrameSink, type PendingFrames } from './frame-parser.js';
 
 /** Where a socket keeps its connection, so one set of listener functions serves every socket. */
 const PEER = Symbol('websocket');
@@ -12,7 +12,7 @@ const PING = Buffer.from([0x89, 0x00]);
 /** The socket's 'data' listener: parses the chunk after what the last one left. */
 function onSocketData(this: Socket, chunk: Buffer): void {
   const peer = (this as PeerSocket)[PEER];
-  peer.partial = readFrames(peer.partial, chunk, peer.maxPayload, peer);
+  peer.partial = readFrames(peer.partial, chunk, peer.limits, peer);
 }
 
 /** The socket's 'close' listener: whoever closed it, the connection ends here, once. */
@@ -40,8 +40,8 @@ function destroyAfterGrace(socket: Socket): void {
  * Subclasses get whole messages and the end of the connection.
  */
 export abstract class SocketConnection implements FrameSink {
-  /** Cleared by each ping, set by each pong. */
-  alive = true;
+  /** 0 once the last ping was answered; else the ping wheel's tick of the ping still unanswered (see ping-wheel.ts). */
+  unanswered = 0;
   /** Set once a close frame was sent or the socket is cut: nothing more is sent then (nor after the peer's FIN: the socket is no longer writable). */
   closing = false;
   /** What the parser kept from the last chunk; undefined for an idle connection. */
@@ -51,8 +51,8 @@ export abstract class SocketConnection implements FrameSink {
 
   constructor(readonly socket: Socket) {}
 
-  /** Largest message accepted, in bytes; larger ones close the connection with 1009. */
-  abstract get maxPayload(): number;
+  /** The caps on one message (bytes and fragments); a message past them fails the connection (1009, 1008). */
+  abstract get limits(): FrameLimits;
   /** How long the peer gets to answer a close frame the peer started. */
   abstract get closeGraceMs(): number;
   /** One whole message from the peer. */
@@ -77,14 +77,23 @@ export abstract class SocketConnection implements FrameSink {
     if (head.length > 0) onSocketData.call(socket, Buffer.from(head));
   }
 
-  /** Sends a ping; the pong sets `alive`. */
+  /** Sends a ping; the pong clears `unanswered`. */
   ping(): void {
     if (!this.closing && this.socket.writable) this.socket.write(PING);
   }
 
-  /** Sends a close frame and stops sending; the socket is cut after `graceMs` if the peer does not close it. */
+  /** Starts the close: sends a close frame and stops sending; the socket is cut after `graceMs` if the peer does not close it. */
   close(code: number, reason: string, graceMs: number): void {
     if (this.closing) return;
+    this.onCloseStarted(code);
+    this.sendClose(code, reason, graceMs);
+  }
+
+  /** Called once when this side starts a close with `code` (not when it answers the peer's close frame). */
+  protected onCloseStarted(_code: number): void {}
+
+  /** Writes the close frame and arms the grace timer; the first close frame is the only one. */
+  private sendClose(code: number, reason: string, graceMs: number): void {
     this.closing = true;
     if (!this.socket.writable) return;
     this.socket.write(closeFrame(code, reason));
@@ -115,21 +124,28 @@ export abstract class SocketConnection implements FrameSink {
 
   /** FrameSink: any pong proves the peer alive. */
   onFramePong(): void {
-    this.alive = true;
+    this.unanswered = 0;
   }
 
   /** FrameSink: the peer's close frame. Echoes its code and reason unless a close frame went out already, then ends the socket. */
   onFrameClose(code: number, reason: string): void {
     this.stopReading();
-    if (!this.closing) this.close(code, reason, this.closeGraceMs);
+    if (!this.closing) this.sendClose(code, reason, this.closeGraceMs);
     this.socket.end();
   }
 
-  /** FrameSink: a protocol violation. Closes with its code and reads no further. */
+  /**
+   * FrameSink: a protocol violation (or a message past the caps). Fails the
+   * connection (RFC 6455 section 7.1.7): the close frame with its code, then
+   * our FIN right after it, without waiting for the peer's close frame; what
+   * the peer sends from then on is read and dropped. The socket goes when the
+   * peer closes its side (`allowHalfOpen` is off), or after `closeGraceMs`.
+   */
   onFrameError(code: number, reason: string): void {
     this.stopReading();
     this.onProtocolError(code, reason);
     this.close(code, '', this.closeGraceMs);
+    if (this.socket.writable) this.socket.end();
   }
 
   /** Ignores what the peer sends from now on, while still reading so that its FIN is seen. */
