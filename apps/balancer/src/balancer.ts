@@ -1,16 +1,21 @@
-// Starts and stops one balancer: Redis client, fleet, metrics reader, HTTP server. What main.ts and the tests call.
+// Starts and stops one balancer: the fleet store, the registry, the control loop, the command listener and the HTTP server. What main.ts and the tests call.
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { redisKeys, type RedisKeys } from '@chatfleet/protocol';
 import type { Response } from 'express';
-import { chatServerEntry, type BalancerConfig } from './config.js';
+import { chatServerEntry, chatServerNodeFlags, type BalancerConfig } from './config.js';
+import { CommandSender, redisCommandTransport } from './commands/command-sender.js';
+import { ControlLoop } from './control/control-loop.js';
+import { Placements } from './control/placements.js';
 import { Fleet } from './fleet/fleet.js';
-import { createApp } from './http/app.js';
+import { createRequestListener } from './http/app.js';
 import { createPromMetrics } from './http/prometheus.js';
+import { HostProbe } from './load/host-probe.js';
 import { MetricsReader } from './load/metrics-reader.js';
 import { createLogger, type Logger } from './log.js';
-import { createRedisClient, type RedisClient } from './redis/client.js';
+import { createRedisClient } from './redis/client.js';
+import { FleetStore } from './store/fleet-store.js';
 
 export interface BalancerDeps {
   /** The Redis to use (main.ts resolves it); default REDIS_URL, else redis://127.0.0.1:6379. */
@@ -23,23 +28,27 @@ export interface BalancerDeps {
 }
 
 export interface Balancer {
+  /** This balancer's id in the fleet (`GET /balancers`). */
+  id: string;
   /** `http://host:port` the HTTP API listens on. */
   url: string;
   port: number;
   fleet: Fleet;
   reader: MetricsReader;
+  loop: ControlLoop;
   keys: RedisKeys;
   /**
-   * Stops provisioning, stops every child (SIGTERM, then SIGKILL), removes
-   * their keys and, when no other live server shares this fleet's Redis, every
-   * fleet key; closes HTTP and Redis. Idempotent.
+   * Stops provisioning and the control loop, gives the lease up, stops every
+   * own child (SIGTERM, then SIGKILL), removes their keys and, when no other
+   * live server or balancer shares this fleet's Redis, every fleet key; closes
+   * HTTP and Redis. Idempotent.
    */
   stop(): Promise<void>;
-  /** Last resort on a second Ctrl-C: SIGKILL every child now. */
+  /** Last resort on a second Ctrl-C: SIGKILL every own child now. */
   killChildren(): void;
 }
 
-/** Starts a balancer; resolves once HTTP listens (children are still starting). */
+/** Starts a balancer; resolves once HTTP listens (its first control turn, which spawns FLEET_MIN when it leads, is under way). */
 export async function startBalancer(config: BalancerConfig, deps: BalancerDeps = {}): Promise<Balancer> {
   const log = deps.log ?? createLogger(config.LOG_LEVEL);
   const redisUrl = deps.redisUrl ?? config.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -51,69 +60,104 @@ export async function startBalancer(config: BalancerConfig, deps: BalancerDeps =
   const redis = createRedisClient(redisUrl, log, config.REDIS_CONNECT_TIMEOUT_MS);
   await redis.connect();
   const keys = redisKeys(config.REDIS_PREFIX);
-
-  let fleet: Fleet | undefined;
-  const reader = new MetricsReader(redis, keys, {
-    intervalMs: config.METRICS_INTERVAL_MS,
-    log,
-    knownIds: () => fleet?.liveIds() ?? [],
-    onReading: (reading) => {
-      fleet?.onReading(reading).catch((error: unknown) => log.error({ err: error }, 'fleet update failed'));
-    },
-  });
-  fleet = new Fleet({
-    config,
+  const id = `b-${randomBytes(4).toString('hex')}`;
+  const store = new FleetStore({
     redis,
     keys,
     log,
-    metrics: reader,
+    balancerId: id,
+    balancerTtlMs: 10 * config.HEARTBEAT_TIMEOUT_MS,
+    busProbeIntervalMs: config.BUS_PROBE_INTERVAL_MS,
+    busProbeTimeoutMs: config.BUS_PROBE_TIMEOUT_MS,
+    connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS,
+  });
+  const reader = new MetricsReader(store, { intervalMs: config.METRICS_INTERVAL_MS, log });
+  const placements = new Placements(config.METRICS_INTERVAL_MS);
+  // Commands to chat servers carry an id; the sender resends each until the server confirms it, or gives up with an event.
+  let fleetRef: Fleet | undefined;
+  const commands = new CommandSender({
+    transport: redisCommandTransport(redis, keys),
+    resendMs: config.COMMAND_RESEND_MS,
+    maxTries: config.COMMAND_MAX_TRIES,
+    idPrefix: `${id}-`,
+    onOutcome: (outcome) => fleetRef?.commandOutcome(outcome),
+    isGone: (serverId) => {
+      const record = fleetRef?.get(serverId);
+      return record === undefined || record.status === 'gone';
+    },
+  });
+  commands.start();
+  const fleet = new Fleet({
+    config,
+    store,
+    log,
+    self: { id, hostId: config.HOST_ID },
     entry: chatServerEntry(config),
+    nodeFlags: chatServerNodeFlags(config),
     baseEnv: deps.baseEnv ?? {},
     redisUrl,
     authSecret,
     relay: deps.relay ?? ((line) => process.stdout.write(`${line}\n`)),
+    sendCommand: (serverId, command) => commands.send(serverId, command),
   });
-  const streams = new Set<Response>();
-  let stopping = false;
-  const prom = createPromMetrics(fleet, reader);
-  const app = createApp({
-    config,
-    fleet,
-    reader,
-    redis,
-    keys,
-    authSecret,
-    log,
-    prom,
-    streams,
-    isStopping: () => stopping,
-  });
+  fleetRef = fleet;
 
-  const server = createServer(app);
+  const server = createServer();
   try {
     await listen(server, config.PORT, config.HOST);
   } catch (error) {
+    await commands.stop();
     await redis.close().catch(() => undefined);
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
-  reader.start();
-  fleet.start();
+  const url = `http://${formatHost(config.HOST)}:${port}`;
+  const loop = new ControlLoop({
+    config,
+    store,
+    reader,
+    fleet,
+    placements,
+    log,
+    self: { id, hostId: config.HOST_ID, url: `http://${formatHost(config.PUBLIC_HOST ?? config.HOST)}:${port}`, startedAt: Date.now() },
+    hostProbe: new HostProbe({ hostId: config.HOST_ID, windowMs: config.HOST_SAMPLE_WINDOW_MS }),
+  });
 
-  const owned = fleet;
+  const streams = new Set<Response>();
+  let stopping = false;
+  const prom = createPromMetrics(fleet, reader, loop);
+  server.on(
+    'request',
+    createRequestListener({ config, fleet, reader, loop, placements, store, authSecret, log, prom, streams, isStopping: () => stopping }),
+  );
+  try {
+    await store.listen((command) => {
+      loop.onCommand(command).catch((error: unknown) => log.error({ err: error, command }, 'balancer command failed'));
+    });
+  } catch (error) {
+    server.close();
+    await commands.stop();
+    await store.close();
+    throw error;
+  }
+  await loop.start();
+
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       stopping = true;
-      log.info('stopping: draining every chat server');
-      await reader.stop();
-      await owned.stop();
+      log.info('stopping: draining every chat server of this balancer');
+      await loop.stop();
+      await fleet.stop();
+      await commands.stop();
+      reader.close();
       try {
-        if (await otherLiveServers(redis, keys, owned, config.HEARTBEAT_TIMEOUT_MS)) {
-          log.info('other live servers share this Redis; leaving the fleet keys in place');
+        await store.removeBalancer();
+        const ours = new Set(fleet.list().filter((r) => r.life.own).map((r) => r.id));
+        if (await store.othersAlive(ours, config.HEARTBEAT_TIMEOUT_MS)) {
+          log.info('other live servers or balancers share this Redis; leaving the fleet keys in place');
         } else {
-          const removed = await deleteFleetKeys(redis, keys);
+          const removed = await store.deleteFleetKeys();
           log.info({ removed }, 'removed the fleet keys');
         }
       } catch (error) {
@@ -125,16 +169,13 @@ export async function startBalancer(config: BalancerConfig, deps: BalancerDeps =
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await redis.close().catch(() => undefined);
+      await store.close();
       log.info('stopped');
     })();
     return stopped;
   };
-  const killChildren = () => {
-    for (const record of owned.list()) record.child?.signal('SIGKILL');
-  };
-  log.info({ url, prefix: config.REDIS_PREFIX }, `balancer listening on ${url}`);
-  return { url, port, fleet: owned, reader, keys, stop, killChildren };
+  log.info({ url, id, host: config.HOST_ID, prefix: config.REDIS_PREFIX }, `balancer ${id} listening on ${url}`);
+  return { id, url, port, fleet, reader, loop, keys, stop, killChildren: () => fleet.killAll() };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -147,30 +188,6 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-/** True when a server that is not one of ours still has a fresh heartbeat in this fleet's Redis. */
-async function otherLiveServers(redis: RedisClient, keys: RedisKeys, fleet: Fleet, timeoutMs: number): Promise<boolean> {
-  const ours = new Set(fleet.list().filter((r) => r.managed).map((r) => r.id));
-  const ids = (await redis.zRange(keys.serversClients, 0, -1)).filter((id) => !ours.has(id));
-  const now = Date.now();
-  for (const id of ids) {
-    let heartbeat: string | null | undefined;
-    try {
-      heartbeat = await redis.hGet(keys.server(id), 'heartbeat');
-    } catch {
-      continue; // an id that is not a valid key name is not a live server
-    }
-    if (heartbeat !== null && heartbeat !== undefined && now - Number(heartbeat) <= timeoutMs) return true;
-  }
-  return false;
-}
-
-/** Deletes every key of this fleet with SCAN over its patterns (never FLUSH: the Redis may be shared). */
-async function deleteFleetKeys(redis: RedisClient, keys: RedisKeys): Promise<number> {
-  let removed = 0;
-  for (const pattern of keys.fleetKeyPatterns) {
-    for await (const batch of redis.scanIterator({ MATCH: pattern, COUNT: 500 })) {
-      if (batch.length > 0) removed += await redis.unlink(batch);
-    }
-  }
-  return removed;
+function formatHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }

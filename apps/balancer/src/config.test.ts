@@ -1,7 +1,7 @@
 // Tests of the balancer's settings: SPEC defaults and errors that name the variable.
 import { ConfigError } from '@chatfleet/protocol/env';
 import { describe, expect, it } from 'vitest';
-import { chatServerEntry, parseBalancerConfig } from './config.js';
+import { chatServerEntry, chatServerNodeFlags, parseBalancerConfig } from './config.js';
 
 describe('parseBalancerConfig', () => {
   it('applies the SPEC defaults', () => {
@@ -18,7 +18,10 @@ describe('parseBalancerConfig', () => {
       TOKEN_TTL_S: 60,
       REDIS_PREFIX: '',
       SCALE_DOWN_AFTER_MS: 30_000,
+      LEASE_MS: 5000,
+      ORPHAN_TIMEOUT_MS: 60_000,
     });
+    expect(config.HOST_ID).toMatch(/^[A-Za-z0-9._:-]{1,64}$/);
     expect(config.REDIS_URL).toBeUndefined();
     expect(chatServerEntry(config)).toMatch(/apps\/chat-server\/dist\/main\.js$/);
   });
@@ -30,6 +33,7 @@ describe('parseBalancerConfig', () => {
     { env: { REDIS_PREFIX: 'bad prefix' }, variable: 'REDIS_PREFIX' },
     { env: { FLEET_MIN: '5', FLEET_MAX: '2' }, variable: 'FLEET_MIN' },
     { env: { LOG_LEVEL: 'loud' }, variable: 'LOG_LEVEL' },
+    { env: { LOG_FORMAT: 'fancy' }, variable: 'LOG_FORMAT' },
     { env: { SCALE_DOWN_AFTER_MS: '-1' }, variable: 'SCALE_DOWN_AFTER_MS' },
     { env: { SCALE_DOWN_AFTER_MS: '1.5' }, variable: 'SCALE_DOWN_AFTER_MS' },
     // Values only the chat servers use are checked by the balancer too, with the chat server's own
@@ -38,6 +42,10 @@ describe('parseBalancerConfig', () => {
     { env: { PUBLISH_QUEUE_LIMIT: '0' }, variable: 'PUBLISH_QUEUE_LIMIT' },
     { env: { WRITE_BATCH_MS: 'soon' }, variable: 'WRITE_BATCH_MS' },
     { env: { ALLOWED_ORIGINS: 'a, b' }, variable: 'ALLOWED_ORIGINS' },
+    { env: { HOST_ID: 'web 1' }, variable: 'HOST_ID' },
+    // The leader renews its lease every METRICS_INTERVAL_MS: a lease that short would lapse between renewals.
+    { env: { LEASE_MS: '2000', METRICS_INTERVAL_MS: '1000' }, variable: 'LEASE_MS' },
+    { env: { ORPHAN_TIMEOUT_MS: '10' }, variable: 'ORPHAN_TIMEOUT_MS' },
   ])('names $variable when it is bad', ({ env, variable }) => {
     try {
       parseBalancerConfig(env);
@@ -60,5 +68,18 @@ describe('parseBalancerConfig', () => {
       chatServer.writeBatchMs,
       chatServer.publishQueueLimit,
     ]);
+  });
+
+  it.each([
+    { value: undefined, flags: [] },
+    { value: '--max-semi-space-size=1', flags: ['--max-semi-space-size=1'] },
+    { value: ' --max-semi-space-size=1   --max-old-space-size=512 ', flags: ['--max-semi-space-size=1', '--max-old-space-size=512'] },
+    { value: '--no-opt --stack-trace-limit=5', flags: ['--no-opt', '--stack-trace-limit=5'] },
+  ])('reads CHAT_SERVER_NODE_FLAGS $value', ({ value, flags }) => {
+    expect(chatServerNodeFlags(parseBalancerConfig(value === undefined ? {} : { CHAT_SERVER_NODE_FLAGS: value }))).toEqual(flags);
+  });
+
+  it.each(['max-semi-space-size=1', '--a; rm -rf /', '--x=$(id)', '--x="1"'])('refuses CHAT_SERVER_NODE_FLAGS %j', (value) => {
+    expect(() => parseBalancerConfig({ CHAT_SERVER_NODE_FLAGS: value })).toThrow(/CHAT_SERVER_NODE_FLAGS/);
   });
 });

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // The balancer's command: reads config, resolves Redis, starts the balancer, wires signals and exit codes.
-import { ConfigError } from '@chatfleet/protocol/env';
+import { existsSync } from 'node:fs';
+import { ConfigError, resolveLogFormat } from '@chatfleet/protocol/env';
 import { startBalancer, type Balancer } from './balancer.js';
-import { parseBalancerConfig, type BalancerConfig } from './config.js';
-import { createLogger } from './log.js';
+import { chatServerEntry, parseBalancerConfig, type BalancerConfig } from './config.js';
+import { createLogger, relayWriter } from './log.js';
+import { nextSteps, portInUseMessage, probePort } from './next-steps.js';
 import { RedisUnavailableError, resolveRedis, type ResolvedRedis } from './redis/resolve.js';
 
 /** Signals closer together than this count as one. */
@@ -20,7 +22,22 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const log = createLogger(config.LOG_LEVEL);
+  const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY);
+  // A closed terminal (SIGHUP) makes every later write fail with EIO: the shutdown must go on regardless.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  const log = createLogger(config.LOG_LEVEL, undefined, format);
+
+  const entry = chatServerEntry(config);
+  if (!existsSync(entry)) {
+    process.stderr.write(`chatfleet balancer: the chat server is not built (no ${entry}); run \`npm run build\`, or \`npm start\`, which builds first.\n`);
+    process.exit(2);
+  }
+  // Before Redis: a private redis-server would otherwise be started only to be stopped again.
+  const portProblem = await probePort(config.PORT, config.HOST);
+  if (portProblem !== undefined) {
+    process.stderr.write(`chatfleet balancer: ${portInUseMessage(config.PORT, config.HOST, portProblem)}\n`);
+    process.exit(2);
+  }
 
   let redis: ResolvedRedis;
   try {
@@ -35,16 +52,24 @@ async function main(): Promise<void> {
 
   let balancer: Balancer;
   try {
-    balancer = await startBalancer(config, { redisUrl: redis.url, log, baseEnv: process.env });
+    balancer = await startBalancer(config, { redisUrl: redis.url, log, baseEnv: process.env, relay: relayWriter(format) });
   } catch (error) {
-    log.fatal({ err: error }, 'the balancer could not start');
     await redis.stop();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      process.stderr.write(`chatfleet balancer: ${portInUseMessage(config.PORT, config.HOST, code)}\n`);
+      process.exit(2);
+    }
+    log.fatal({ err: error }, 'the balancer could not start');
     process.exit(1);
   }
 
-  const loopback = ['127.0.0.1', '0.0.0.0', '::', '::1', 'localhost'].includes(config.HOST);
-  const dashboard = `http://${loopback ? 'localhost' : config.HOST}:${balancer.port}/dashboard/`;
-  log.info({ url: balancer.url, dashboard }, `chatfleet is up: dashboard at ${dashboard}`);
+  const next = nextSteps(config, balancer.port);
+  if (format === 'pretty') {
+    process.stdout.write(next.text);
+  } else {
+    log.info({ url: balancer.url, dashboard: next.dashboard, chat: next.chat, harness: next.harness }, `chatfleet is up: dashboard at ${next.dashboard}`);
+  }
 
   // A terminal's Ctrl-C signals the whole process group, and npm forwards the
   // same signal to its child too: a second signal within DUPLICATE_SIGNAL_MS
@@ -71,6 +96,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A closed terminal: stop everything as for Ctrl-C, the private redis-server included.
+  process.on('SIGHUP', onSignal);
 }
 
 main().catch((error: unknown) => {

@@ -1,7 +1,9 @@
 // A fleet that loses servers: kill -9, a frozen (SIGSTOP) server, a child that never becomes ready.
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestRedis, type TestRedis } from '../../../test/support/redis-server.js';
+import { createClient } from 'redis';
+import { redisKeys } from '@chatfleet/protocol';
+import { startTestRedis, uniquePrefix, type TestRedis } from '../../../test/support/redis-server.js';
 import { alive, http, startFixture, waitFor, waitReady, type Fixture } from './support.js';
 
 let redis: TestRedis;
@@ -29,6 +31,32 @@ afterAll(async () => {
 const servers = async (base: string) => (await http(base, '/servers')).body as any[];
 
 describe('fleet failures', () => {
+  it('at start never lists nor provisions a server whose heartbeat is already stale, and removes its keys', async () => {
+    // What a run that crashed leaves behind: a server hash and its row, written long ago.
+    const prefix = uniquePrefix('stale-at-start');
+    const keys = redisKeys(prefix);
+    const client = createClient({ url: redis.url });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      const long = String(Date.now() - 60_000);
+      await client.hSet(keys.server('srv-dead'), { id: 'srv-dead', url: 'ws://127.0.0.1:9/', pid: '999999', host: '127.0.0.1', startedAt: long, heartbeat: long, status: 'ready', managed: '1' });
+      await client.zAdd(keys.serversClients, { score: 3, value: 'srv-dead' });
+      f = await startFixture('stale-at-start', { FLEET_MIN: '0', REDIS_PREFIX: prefix }, redis);
+      // startBalancer resolves after its first turn: the dead server was judged by then.
+      expect((await servers(f.balancer.url)).map((s) => s.id)).not.toContain('srv-dead');
+      const provision = await http(f.balancer.url, '/servers/provision');
+      expect(provision.status).toBe(503);
+      await waitFor('the dead server keys removed', async () => (await client.exists(keys.server('srv-dead'))) === 0 && (await client.zScore(keys.serversClients, 'srv-dead')) === null);
+      // A server spawned for the demand is provisioned, never the dead one.
+      const [ready] = await waitReady(f.balancer.url, 1);
+      const again = await http(f.balancer.url, '/servers/provision');
+      expect(again.body.id).toBe(ready!.id);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('respawns a kill -9ed child, drops it from /servers after GONE_RETENTION_MS, and never provisions it', async () => {
     f = await startFixture('kill9', { FLEET_MIN: '1', GONE_RETENTION_MS: '1500' }, redis);
     const [victim] = await waitReady(f.balancer.url, 1);

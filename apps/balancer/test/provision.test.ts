@@ -135,6 +135,20 @@ describe('provision checks', () => {
     expect(res.body.message).toContain(field);
   });
 
+  it('answers a provision with JSON, no-store and CORS for any origin (the fast path answers as the route did)', async () => {
+    const res = await fetch(`${f.balancer.url}/servers/provision?room=lobby`, { headers: { origin: 'https://page.example' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    const body = (await res.json()) as { id: string; url: string; token: string; expiresAt: number };
+    expect(Object.keys(body).sort()).toEqual(['expiresAt', 'id', 'token', 'url']);
+    expect(body.url).toContain(`token=${encodeURIComponent(body.token)}`);
+    // A HEAD and a trailing slash still go to the route.
+    expect((await fetch(`${f.balancer.url}/servers/provision`, { method: 'HEAD' })).status).toBe(200);
+    expect((await fetch(`${f.balancer.url}/servers/provisions`)).status).toBe(404);
+  });
+
   it('refuses a named user without a valid sig when USER_SECRET is set', async () => {
     const missing = await http(f.balancer.url, '/servers/provision?user=alice');
     expect(missing.status).toBe(403);

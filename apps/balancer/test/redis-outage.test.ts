@@ -1,6 +1,7 @@
 // Chaos: the fleet's Redis stops for ~4 s and comes back EMPTY on the same port; the fleet must ride it out.
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { presenceMembers } from '@chatfleet/protocol';
 import { startTestRedis, startTestRedisOnPort, type TestRedis } from '../../../test/support/redis-server.js';
 import { alive, http, startFixture, TestClient, waitFor, waitReady, type Fixture } from './support.js';
 
@@ -92,22 +93,24 @@ describe('a Redis outage', () => {
       // Each server rebuilt its share of the fleet keys from local state.
       let seen: unknown;
       await waitFor('the fleet keys rebuilt', async () => {
-        const [listed, roomClients, presence, online, rooms1, rooms2, hash1, hash2] = await Promise.all([
+        const [listed, roomClients, presence, aliceOnline, bobOnline, rooms1, rooms2, hash1, hash2] = await Promise.all([
           probe.zRange(keys.serversClients, 0, -1),
           probe.zScore(keys.roomsClients, ROOM),
           probe.hGetAll(keys.presence(ROOM)),
-          probe.hGetAll(keys.usersOnline),
+          probe.hGetAll(keys.online('alice')),
+          probe.hGetAll(keys.online('bob')),
           probe.hGetAll(keys.serverRooms(s1!.id)),
           probe.hGetAll(keys.serverRooms(s2!.id)),
           probe.hGet(keys.server(s1!.id), 'status'),
           probe.hGet(keys.server(s2!.id), 'status'),
         ]);
-        seen = { listed, roomClients, presence, online, rooms1, rooms2, hash1, hash2 };
+        seen = { listed, roomClients, presence, aliceOnline, bobOnline, rooms1, rooms2, hash1, hash2 };
+        const members = presenceMembers(Object.keys(presence)).sort();
         return (
           listed.includes(s1!.id) && listed.includes(s2!.id) &&
           roomClients === 2 &&
-          presence['alice'] === '1' && presence['bob'] === '1' &&
-          online['alice'] === '1' && online['bob'] === '1' &&
+          members.join() === 'alice,bob' &&
+          Object.values(aliceOnline).join() === '1' && Object.values(bobOnline).join() === '1' &&
           rooms1[ROOM] === '1' && rooms2[ROOM] === '1' &&
           hash1 === 'ready' && hash2 === 'ready'
         );

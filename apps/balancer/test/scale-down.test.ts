@@ -60,7 +60,7 @@ describe('scale-down', () => {
     expect(drains.map((e) => e.serverId).sort()).toEqual(three.map((s) => s.id).filter((id) => id !== survivor.id).sort());
     for (const drain of drains) {
       expect(drain.detail).toMatch(
-        /^draining \(scale-down: fleet load \d+ writes\/s, \d+ clients fits on [12] servers? under 50% of SPAWN_WRITES_PER_SEC for \d+\.\d s\)$/,
+        /^draining \(scale-down: fleet load \d+ writes\/s, \d+ clients fits on [12] servers? under 50% of SPAWN_WRITES_PER_SEC for \d+\.\d s(; .+ go where each room lives.*|; .*)?\)$/,
       );
     }
     // One at a time: the second drain waited for the first server to be gone.

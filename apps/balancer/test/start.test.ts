@@ -1,6 +1,7 @@
 // The balancer as a command (what `npm start` runs): start, Ctrl-C to the process group, exit codes for bad setups.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startTestRedis, uniquePrefix, type TestRedis } from '../../../test/support/redis-server.js';
@@ -121,6 +122,31 @@ describe('balancer command', () => {
     expect(message.trim().split('\n')).toHaveLength(1);
   });
 
+  it('exits 2 with one sentence when its port is taken', async () => {
+    const taken = createNetServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const r = run({ PORT: String(port), REDIS_URL: redis.url, REDIS_PREFIX: uniquePrefix('taken') });
+      expect(await r.exited).toBe(2);
+      const lines = r.stderr().trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`port ${port} on 127.0.0.1 is already in use`);
+      expect(lines[0]).toContain(`PORT=${port + 1} npm start`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('exits 2 with one sentence when the chat server is not built', async () => {
+    const r = run({ REDIS_URL: redis.url, CHAT_SERVER_ENTRY: '/nonexistent/chat-server/main.js' });
+    expect(await r.exited).toBe(2);
+    const lines = r.stderr().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('the chat server is not built');
+    expect(lines[0]).toContain('npm run build');
+  });
+
   it('exits 2 when REDIS_URL does not answer', async () => {
     const dead = await freePort();
     const r = run({ REDIS_URL: `redis://127.0.0.1:${dead}`, REDIS_CONNECT_TIMEOUT_MS: '500' });
@@ -152,6 +178,37 @@ describe('npm start', () => {
     expect(await keysWithPrefix(redis.url, prefix)).toEqual([]);
     // The echo of the signal that npm forwards is not taken for an impatient second Ctrl-C.
     expect(r.stdout()).not.toContain('second signal');
+  }, 90_000);
+
+  it('stops everything on SIGHUP, as when its terminal is closed: no process, no key left', async () => {
+    const { r, prefix, servers } = await startFleet('npm-sighup');
+    // A closing terminal hangs up its whole foreground process group.
+    process.kill(-r.child.pid!, 'SIGHUP');
+    await r.exited;
+    await waitFor('no process of the group to be left', () => !groupAlive(r.child.pid!), 15_000);
+    for (const s of servers) expect(alive(s.pid)).toBe(false);
+    expect(await keysWithPrefix(redis.url, prefix)).toEqual([]);
+  }, 90_000);
+
+  it('stops its private redis-server on SIGHUP rather than leave it orphaned', async () => {
+    const port = await freePort();
+    const dead = await freePort();
+    const r = run({ PORT: String(port), REDIS_PROBE_URL: `redis://127.0.0.1:${dead}`, FLEET_MIN: '1', DRAIN_TIMEOUT_MS: '500' }, { npm: true });
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor('/readyz 200', async () => (await http(base, '/readyz')).status === 200, 60_000);
+    const started = r
+      .stdout()
+      .split('\n')
+      .filter((line) => line.includes('started a private redis-server'))
+      .map((line) => JSON.parse(line) as { pid: number })[0];
+    expect(started?.pid).toBeGreaterThan(0);
+    extraPids.push(started!.pid);
+    const servers = (await http(base, '/servers')).body as any[];
+    process.kill(-r.child.pid!, 'SIGHUP');
+    await r.exited;
+    await waitFor('no process of the group to be left', () => !groupAlive(r.child.pid!), 15_000);
+    for (const s of servers) expect(alive(s.pid)).toBe(false);
+    await waitFor('the private redis-server to exit', () => !alive(started!.pid), 10_000);
   }, 90_000);
 
   it('stops everything when only npm is sent SIGTERM, as a process manager does', async () => {

@@ -1,5 +1,6 @@
 // One managed chat server process: fork with IPC, the ready handshake, output relay, and SIGTERM-then-SIGKILL stop.
-import { fork, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { childMessageSchema } from '@chatfleet/protocol';
 import type { Logger } from '../log.js';
@@ -17,6 +18,8 @@ export interface ChildExit {
 export interface ChildOptions {
   id: string;
   entry: string;
+  /** Node flags before the entry (CHAT_SERVER_NODE_FLAGS). */
+  nodeFlags?: readonly string[];
   env: Record<string, string | undefined>;
   readyTimeoutMs: number;
   log: Logger;
@@ -24,6 +27,41 @@ export interface ChildOptions {
   relay: (line: string) => void;
   /** Called when the child reports it has begun draining. */
   onDraining?: () => void;
+}
+
+/**
+ * A chat server process this balancer manages: one it forked (ChatServerChild)
+ * or one it adopted from a balancer that died (AdoptedProcess).
+ */
+export interface ServerProcess {
+  readonly pid: number | undefined;
+  /** True until the process has exited. */
+  readonly alive: boolean;
+  /** Settles when the process has exited. */
+  readonly exited: Promise<ChildExit>;
+  /** Sends a signal if the process still runs. */
+  signal(signal: NodeJS.Signals): void;
+  /** SIGTERM (the server drains and exits), then SIGKILL after `timeoutMs`. Idempotent. */
+  stop(timeoutMs: number): Promise<ChildExit>;
+}
+
+/** The shell that raises a child's file limit; undefined where there is none (the child then starts with Node's own). */
+const SHELL = existsSync('/bin/sh') ? '/bin/sh' : undefined;
+
+/**
+ * Raises the soft open-file limit to the hard one, then becomes Node: Node
+ * has no setrlimit, and a chat server's connections are bounded by that
+ * limit (its MAX_CONNECTIONS default is derived from it). Where the limit
+ * cannot be raised the `ulimit` fails quietly and Node starts all the same.
+ * `exec` keeps the pid and the IPC descriptor, so the child is the process
+ * the balancer signals and talks to, as with fork().
+ */
+export const RAISE_FILE_LIMIT = 'ulimit -Sn "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"';
+
+/** How a chat server is started: through the shell that raises its file limit when there is one, else Node directly. */
+export function childCommand(entry: string, nodeFlags: readonly string[], node: string, shell: string | undefined): { file: string; args: string[] } {
+  if (shell === undefined) return { file: node, args: [...nodeFlags, entry] };
+  return { file: shell, args: ['-c', RAISE_FILE_LIMIT, node, ...nodeFlags, entry] };
 }
 
 /** Thrown (as the ready promise's rejection) when a child exits or times out before it is ready. */
@@ -42,7 +80,7 @@ export class ChildNotReadyError extends Error {
  * message, or rejected when the child exits first or stays silent for
  * `readyTimeoutMs` (then it is killed).
  */
-export class ChatServerChild {
+export class ChatServerChild implements ServerProcess {
   readonly id: string;
   readonly process: ChildProcess;
   readonly spawnedAt = Date.now();
@@ -54,7 +92,8 @@ export class ChatServerChild {
   constructor(options: ChildOptions) {
     this.id = options.id;
     const log = options.log.child({ serverId: options.id });
-    this.process = fork(options.entry, [], {
+    const launch = childCommand(options.entry, options.nodeFlags ?? [], process.execPath, SHELL);
+    this.process = spawn(launch.file, launch.args, {
       env: options.env,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',

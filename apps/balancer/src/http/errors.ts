@@ -25,6 +25,21 @@ function isBodyError(error: unknown): error is { type: string; status: number; m
   return typeof error === 'object' && error !== null && 'type' in error && 'status' in error;
 }
 
+/** The JSON limit of request bodies (express.json); a larger body is answered 413 `too_large`. */
+export const JSON_BODY_LIMIT = '16kb';
+
+/** The `{error, message}` of a body the JSON parser refused: too large (413), not JSON (400), or otherwise unreadable. */
+function bodyErrorBody(error: { type: string; status: number; message: string }): ErrorBody {
+  switch (error.type) {
+    case 'entity.too.large':
+      return { error: HttpErrorCode.tooLarge, message: `request body is over ${JSON_BODY_LIMIT}` };
+    case 'entity.parse.failed':
+      return { error: HttpErrorCode.badRequest, message: 'request body is not valid JSON' };
+    default:
+      return { error: HttpErrorCode.badRequest, message: error.message };
+  }
+}
+
 /** The last middleware: the only place that writes an error body `{error, message}`. */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
@@ -39,10 +54,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       body = { error: error.code, message: error.message };
     } else if (isBodyError(error) && error.status >= 400 && error.status < 500) {
       status = error.status;
-      body = {
-        error: HttpErrorCode.badRequest,
-        message: error.type === 'entity.parse.failed' ? 'request body is not valid JSON' : error.message,
-      };
+      body = bodyErrorBody(error);
     } else {
       log.error({ err: error, method: req.method, path: req.path }, 'request failed');
     }

@@ -1,5 +1,4 @@
 // /servers routes: provision, list, spawn, drain and redistribute.
-import { randomBytes } from 'node:crypto';
 import { Router, type Request } from 'express';
 import type { z } from 'zod';
 import {
@@ -7,14 +6,13 @@ import {
   idSchema,
   provisionQuerySchema,
   redistributeBodySchema,
-  type ProvisionResponse,
 } from '@chatfleet/protocol';
-import { mintTicket, verifyUserSignature, withToken } from '@chatfleet/protocol/tickets';
-import { FleetFullError } from '../fleet/fleet.js';
-import { chooseServer } from '../load/selection.js';
+import { verifyUserSignature } from '@chatfleet/protocol/tickets';
+import { FleetFullError, type ActionResult } from '../fleet/fleet.js';
 import { requireAdmin } from './auth.js';
 import type { AppContext } from './context.js';
 import { HttpError } from './errors.js';
+import { provisionAnswer } from './provision.js';
 import { serverList } from './snapshot.js';
 
 /** Names the first wrong field of a zod error, for a 400 message. */
@@ -33,7 +31,7 @@ function serverIdParam(req: Request): string {
 
 export function serversRouter(ctx: AppContext): Router {
   const router = Router();
-  const { config, fleet, reader } = ctx;
+  const { config, fleet, reader, loop } = ctx;
   const admin = requireAdmin(config.ADMIN_TOKEN);
 
   router.get('/servers/provision', (req, res) => {
@@ -44,23 +42,20 @@ export function serversRouter(ctx: AppContext): Router {
     if (user !== undefined && config.USER_SECRET !== undefined && !verifyUserSignature(config.USER_SECRET, user, sig)) {
       throw new HttpError(403, HttpErrorCode.forbidden, `a valid sig is needed to claim user ${user}`);
     }
-    const chosen = chooseServer(fleet.candidates(), { room, spawnWritesPerSec: config.SPAWN_WRITES_PER_SEC });
-    const record = chosen === undefined ? undefined : fleet.get(chosen.id);
-    if (record === undefined || record.url === '') {
-      fleet.spawnForDemand();
+    const body = provisionAnswer(ctx, { room, user });
+    if (body === undefined) {
+      loop.demand().catch((error: unknown) => ctx.log.warn({ err: error }, 'could not ask for a spawn'));
       throw new HttpError(503, HttpErrorCode.noReadyServer, 'no chat server is ready; try again shortly');
     }
-    const userId = user ?? `anon-${randomBytes(5).toString('hex')}`;
-    const expiresAt = Date.now() + config.TOKEN_TTL_S * 1000;
-    const token = mintTicket(ctx.authSecret, userId, expiresAt);
-    reader.countProvision(record.id, room);
-    ctx.prom.provisions.inc();
-    const body: ProvisionResponse = { id: record.id, url: withToken(record.url, token), token, expiresAt };
     res.set('cache-control', 'no-store').json(body);
   });
 
   router.get('/servers', (_req, res) => {
     res.json(serverList(fleet, reader));
+  });
+
+  router.get('/balancers', (_req, res) => {
+    res.set('cache-control', 'no-store').json(loop.balancers());
   });
 
   router.post('/servers', admin, async (_req, res) => {
@@ -80,10 +75,9 @@ export function serversRouter(ctx: AppContext): Router {
     res.status(201).json({ id: record.id, url: record.url });
   });
 
-  router.delete('/servers/:id', admin, (req, res) => {
+  router.delete('/servers/:id', admin, async (req, res) => {
     const id = serverIdParam(req);
-    const record = fleet.drain(id, 'admin');
-    if (record === undefined) throw new HttpError(404, HttpErrorCode.unknownServer, `no live server ${id}`);
+    check(await fleet.drain(id, 'admin', loop.token), id);
     res.status(202).json({ id, status: 'draining' });
   });
 
@@ -97,14 +91,23 @@ export function serversRouter(ctx: AppContext): Router {
     if (record === undefined || record.status === 'gone') throw new HttpError(404, HttpErrorCode.unknownServer, `no live server ${id}`);
     // Clients provisioned since the last metrics read count too; a fraction of a
     // non-empty server moves at least one client.
-    const clients = reader.expectedClients(id);
+    const candidates = loop.candidates();
+    const clients = candidates.find((c) => c.id === id)?.clients ?? 0;
     const n = 'count' in parsed.data ? parsed.data.count : Math.max(1, Math.ceil(parsed.data.fraction * clients));
-    const target = fleet.targetOtherThan(id);
-    if (target === undefined || !(await fleet.redistribute(id, n, target.id, 'admin'))) {
-      throw new HttpError(409, HttpErrorCode.noTarget, 'no other ready server to move clients to');
-    }
+    const target = fleet.targetOtherThan(id, candidates);
+    if (target === undefined) throw new HttpError(409, HttpErrorCode.noTarget, 'no other ready server to move clients to');
+    check(await fleet.redistribute(id, n, target.id, 'admin', loop.token), id);
     res.status(202).json({ id, n, target: target.id, redirect: target.url });
   });
 
   return router;
+}
+
+/** Turns an admin action's outcome into its error, if any. */
+function check(result: ActionResult, id: string): void {
+  if (result === 'unknown') throw new HttpError(404, HttpErrorCode.unknownServer, `no live server ${id}`);
+  if (result === 'no-target') throw new HttpError(409, HttpErrorCode.noTarget, 'no other ready server to move clients to');
+  if (result === 'unreachable') {
+    throw new HttpError(503, HttpErrorCode.ownerUnreachable, `the balancer that owns ${id} did not take the command; try again`);
+  }
 }

@@ -1,6 +1,8 @@
 // Builds the /servers list and the /stats snapshot from the fleet registry and the metrics histories.
 import type { ServerInfo, StatsSnapshot } from '@chatfleet/protocol';
 import type { BalancerConfig } from '../config.js';
+import type { ControlLoop } from '../control/control-loop.js';
+import type { Placements } from '../control/placements.js';
 import type { Fleet, ServerRecord } from '../fleet/fleet.js';
 import { last } from '../load/history.js';
 import type { MetricsReader } from '../load/metrics-reader.js';
@@ -22,6 +24,10 @@ export function serverInfo(record: ServerRecord, reader: MetricsReader): ServerI
     eventLoopMs: gone ? 0 : last(history.eventLoopMs),
     rssBytes: gone ? 0 : last(history.rssBytes),
     rooms: gone ? [] : reader.roomsOf(record.id),
+    hostId: record.hostId,
+    owner: record.owner,
+    bus: reader.busOf(record.id),
+    abuse: reader.abuseOf(record.id),
   };
 }
 
@@ -34,7 +40,7 @@ export function serverList(fleet: Fleet, reader: MetricsReader): ServerInfo[] {
 }
 
 /** The `/stats` body: the last 100 s of every server and room. */
-export function statsSnapshot(fleet: Fleet, reader: MetricsReader, config: BalancerConfig): StatsSnapshot {
+export function statsSnapshot(fleet: Fleet, reader: MetricsReader, placements: Placements, loop: ControlLoop, config: BalancerConfig): StatsSnapshot {
   return {
     ts: Date.now(),
     servers: fleet
@@ -42,8 +48,10 @@ export function statsSnapshot(fleet: Fleet, reader: MetricsReader, config: Balan
       .sort((a, b) => a.startedAt - b.startedAt || a.id.localeCompare(b.id))
       .map((record) => ({ ...serverInfo(record, reader), history: reader.historyOf(record.id) })),
     rooms: reader.rooms(),
-    provisionsPerSec: reader.provisionsPerSec(),
+    provisionsPerSec: placements.provisionsPerSec(),
     events: fleet.events(),
+    capacity: loop.capacity(),
+    balancers: loop.balancers(),
     config: { fleetMin: config.FLEET_MIN, fleetMax: config.FLEET_MAX, spawnWritesPerSec: config.SPAWN_WRITES_PER_SEC },
   };
 }

@@ -7,7 +7,7 @@ import { statsSnapshot } from './snapshot.js';
 
 export function statsRouter(ctx: AppContext): Router {
   const router = Router();
-  const snapshot = () => statsSnapshot(ctx.fleet, ctx.reader, ctx.config);
+  const snapshot = () => statsSnapshot(ctx.fleet, ctx.reader, ctx.placements, ctx.loop, ctx.config);
 
   router.get('/stats', (_req, res) => {
     res.set('cache-control', 'no-store').json(snapshot());
@@ -43,7 +43,7 @@ export function statsRouter(ctx: AppContext): Router {
   router.get('/readyz', async (_req, res) => {
     if (ctx.isStopping()) throw new HttpError(503, HttpErrorCode.shuttingDown, 'the balancer is shutting down');
     try {
-      await withDeadline(ctx.redis.ping(), 1000);
+      await withDeadline(ctx.store.ping(), 1000);
     } catch {
       throw new HttpError(503, HttpErrorCode.internal, 'Redis does not answer');
     }

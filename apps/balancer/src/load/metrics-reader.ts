@@ -1,23 +1,12 @@
-// Reads the fleet's per-second metrics from Redis once a second and keeps 100-second histories per server and per room.
-import { isId, type RedisKeys, type RoomHistory, type ServerHistory } from '@chatfleet/protocol';
+// Turns each read of the fleet's per-second metrics into 100-second histories per server and per room; the control loop calls it.
+import { abuseTotal, emptyAbuseCounts, type AbuseCounts, type RoomHistory, type ServerAbuse, type ServerHistory } from '@chatfleet/protocol';
 import type { Logger } from '../log.js';
-import type { RedisClient } from '../redis/client.js';
-import { last, pushCapped, ratePerSecond } from './history.js';
+import type { FleetStore } from '../store/fleet-store.js';
+import type { ServerBus, ServerHash } from '../store/server-hash.js';
+import { pushCapped, ratePerSecond } from './history.js';
 
-/** A server's hash `server:{id}` as read from Redis (fields may be missing while a server starts). */
-export interface ServerHash {
-  id: string;
-  url: string;
-  pid: number | null;
-  host: string;
-  startedAt: number;
-  /** ms epoch of the server's last write; 0 when absent. */
-  heartbeat: number;
-  status: string;
-  managed: boolean;
-  rssBytes: number;
-  clients: number;
-}
+export type { ServerBus, ServerHash } from '../store/server-hash.js';
+export { parseServerHash } from '../store/server-hash.js';
 
 /** One second's read of the fleet. */
 export interface Reading {
@@ -28,7 +17,9 @@ export interface Reading {
   hashes: Map<string, ServerHash>;
   /**
    * Since when (ms epoch) the balancer's reads have been succeeding without a
-   * break: its start, or the end of the last Redis outage or stall. Heartbeats
+   * break: 0 from its start (heartbeats read at start are judged as they are,
+   * so a server that died before this balancer started is never taken for
+   * live), else the end of the last Redis outage or stall it saw. Heartbeats
    * are judged only over the time after it (see load/liveness.ts).
    */
   steadySince: number;
@@ -37,7 +28,18 @@ export interface Reading {
 interface ServerTrack {
   history: ServerHistory;
   rooms: string[];
+  /** Its `server:{id}:rooms` at the last read: room -> local connections. */
+  share: ReadonlyMap<string, number>;
+  /** The server's bus, from its last hash. */
+  bus: ServerBus | undefined;
+  /** Whether its last hash said it is full, and its MAX_CONNECTIONS (0: not said). */
+  full: boolean;
+  maxClients: number;
   lastCumulativeWrites: number | undefined;
+  /** Its abuse counters from its last hash, their sum at the read before, and their rate. */
+  abuse: AbuseCounts | undefined;
+  lastAbuseTotal: number | undefined;
+  abusePerSecond: number;
 }
 
 interface RoomTrack {
@@ -46,175 +48,99 @@ interface RoomTrack {
   lastCumulativeWrites: number | undefined;
 }
 
-export interface MetricsReaderOptions {
-  intervalMs: number;
-  log: Logger;
-  /** Ids to read hashes for besides those listed in Redis (servers still starting). */
-  knownIds: () => Iterable<string>;
-  /** Called after every successful read. */
-  onReading: (reading: Reading) => void;
-}
-
-/** Intervals a provisioned room counts as hosted before the server's metrics must show it. */
-const PLACED_ROOM_INTERVALS = 3;
-
-/** Keeps the last 100 per-second values of every server's and room's metrics. */
+/**
+ * Keeps the last 100 per-second values of every server's and room's
+ * metrics. It owns no timer and calls nobody: the control loop asks it to
+ * read once per turn and passes the reading on.
+ */
 export class MetricsReader {
   private readonly servers = new Map<string, ServerTrack>();
   private readonly roomTracks = new Map<string, RoomTrack>();
-  private readonly provisions: number[] = [];
-  private provisionsThisSecond = 0;
-  /** Provisions per server since its clients figure was last read: clients on their way. */
-  private readonly pending = new Map<string, number>();
-  /** Rooms just provisioned to each server, until when (ms epoch) they count as hosted there. */
-  private readonly placed = new Map<string, Map<string, number>>();
   private lastReadAt: number | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | undefined;
-  private steadySince = Date.now();
+  private steadySince = 0;
   /** Set when Redis was unreachable or stalled since the last good read. */
   private interrupted = false;
-  private readonly onReconnecting = (): void => {
-    this.interrupted = true;
-  };
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
-    private readonly redis: RedisClient,
-    private readonly keys: RedisKeys,
-    private readonly options: MetricsReaderOptions,
-  ) {}
-
-  /** Starts reading every `intervalMs`. */
-  start(): void {
-    if (this.timer !== undefined) return;
-    this.steadySince = Date.now();
-    this.redis.on('reconnecting', this.onReconnecting);
-    this.timer = setInterval(() => this.tick(), this.options.intervalMs);
-    this.tick();
+    private readonly store: FleetStore,
+    private readonly options: { intervalMs: number; log: Logger },
+  ) {
+    this.unsubscribe = store.onLink('down', () => {
+      this.interrupted = true;
+    });
   }
 
-  /** Stops the timer and waits for a read in flight. */
-  async stop(): Promise<void> {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-    this.redis.off('reconnecting', this.onReconnecting);
-    await this.inFlight;
+  /** Stops listening to the link. */
+  close(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
   }
 
   /**
-   * Counts one provision of `serverId` into the current second. With the
-   * room the client is about to join, the room counts as hosted there for a
-   * few intervals, until the server's own metrics can show it: the next
-   * members of the room then follow it even within the same second.
+   * Reads Redis once, appends one value to every history and, when
+   * `writeTotals` (the leader does), writes `chat-rooms:clients`. A read that
+   * fails, found the connection down, saw it reconnect, or took longer than an
+   * interval (a stalled Redis answers late without dropping the connection)
+   * ends the steady period; the first good read after it starts a new one.
    */
-  countProvision(serverId: string, room?: string, now = Date.now()): void {
-    this.provisionsThisSecond++;
-    this.pending.set(serverId, (this.pending.get(serverId) ?? 0) + 1);
-    if (room === undefined) return;
-    let rooms = this.placed.get(serverId);
-    if (rooms === undefined) this.placed.set(serverId, (rooms = new Map()));
-    rooms.set(room, now + PLACED_ROOM_INTERVALS * this.options.intervalMs);
-  }
-
-  /** Clients a server has or is about to have: its last reported figure plus the provisions since. */
-  expectedClients(serverId: string): number {
-    return last(this.historyOf(serverId).clients) + this.pendingClients(serverId);
-  }
-
-  /**
-   * Clients provisioned to `serverId` since its figures were last read. Added
-   * to the reported clients, so a burst of provisions within one second is
-   * spread over equally loaded servers instead of all going to one.
-   */
-  private pendingClients(serverId: string): number {
-    return this.pending.get(serverId) ?? 0;
-  }
-
-  private tick(): void {
-    if (this.inFlight !== undefined) return; // a slow Redis must not pile reads up
+  async read(known: Iterable<string>, writeTotals: boolean): Promise<Reading> {
     const startedAt = Date.now();
-    if (!this.redis.isReady) this.interrupted = true;
-    this.inFlight = this.readOnce(startedAt)
-      .then((reading) => {
-        // A read that failed, found the connection down, saw it reconnect, or took longer than
-        // an interval (a stalled Redis answers late without dropping the connection) ends the
-        // steady period; the first good read after it starts a new one.
-        const doneAt = Date.now();
-        if (this.interrupted || doneAt - startedAt > this.options.intervalMs) {
-          this.interrupted = false;
-          this.steadySince = doneAt;
-          this.options.log.info({ readMs: doneAt - startedAt }, 'Redis answers again: heartbeats are judged from now on');
-        }
-        reading.steadySince = this.steadySince;
-        this.options.onReading(reading);
-      })
-      .catch((error: unknown) => {
-        this.interrupted = true;
-        this.options.log.warn({ err: error }, 'metrics read failed');
-      })
-      .finally(() => {
-        this.inFlight = undefined;
-      });
+    if (!this.store.isReady) this.interrupted = true;
+    let reading: Reading;
+    try {
+      reading = await this.readOnce(known, startedAt, writeTotals);
+    } catch (error) {
+      this.interrupted = true;
+      throw error;
+    }
+    const doneAt = Date.now();
+    if (this.interrupted || doneAt - startedAt > this.options.intervalMs) {
+      this.interrupted = false;
+      this.steadySince = doneAt;
+      this.options.log.info({ readMs: doneAt - startedAt }, 'Redis answers again: heartbeats are judged from now on');
+    }
+    reading.steadySince = this.steadySince;
+    return reading;
   }
 
-  /** Reads Redis once and appends one value to every history. */
-  async readOnce(now: number): Promise<Reading> {
-    const k = this.keys;
-    const [clients, writes, loops, fanouts, roomClients, roomMessages, roomWrites] = (await this.redis
-      .multi()
-      .zRangeWithScores(k.serversClients, 0, -1)
-      .zRangeWithScores(k.serversCumulativeSocketWrites, 0, -1)
-      .zRangeWithScores(k.serversEventLoop, 0, -1)
-      .zRangeWithScores(k.serversFanout, 0, -1)
-      .zRangeWithScores(k.roomsClients, 0, -1)
-      .zRangeWithScores(k.roomsCumulativeMessages, 0, -1)
-      .zRangeWithScores(k.roomsCumulativeSocketWrites, 0, -1)
-      .exec()) as unknown as Array<Array<{ value: string; score: number }>>;
-    const listed = (clients ?? []).map((e) => e.value).filter((id) => isId(id));
-    const ids = new Set<string>(listed);
-    for (const id of this.options.knownIds()) ids.add(id);
-    const idList = [...ids];
-    const batch = this.redis.multi();
-    for (const id of idList) batch.hGetAll(k.server(id)).hGetAll(k.serverRooms(id));
-    const replies = idList.length === 0 ? [] : ((await batch.exec()) as unknown as Array<Record<string, string>>);
-
+  private async readOnce(known: Iterable<string>, now: number, writeTotals: boolean): Promise<Reading> {
+    const raw = await this.store.readMetrics(known);
     const elapsed = this.lastReadAt === undefined ? 0 : now - this.lastReadAt;
     this.lastReadAt = now;
-    const score = (entries: Array<{ value: string; score: number }> | undefined) =>
-      new Map((entries ?? []).map((e) => [e.value, e.score]));
-    const writesOf = score(writes);
-    const loopOf = score(loops);
-    const fanoutOf = score(fanouts);
-    const clientsOf = score(clients);
-
-    const hashes = new Map<string, ServerHash>();
-    idList.forEach((id, i) => {
-      const raw = replies[2 * i] ?? {};
-      const roomsRaw = replies[2 * i + 1] ?? {};
-      const hash = Object.keys(raw).length === 0 ? undefined : parseServerHash(id, raw);
-      if (hash !== undefined) hashes.set(id, hash);
-      if (hash === undefined && !clientsOf.has(id)) return; // nothing written yet, or already removed
+    /** Connections per room across the live servers: the sum of their `server:{id}:rooms` shares. */
+    const roomClients = new Map<string, number>();
+    const ids = new Set([...raw.listed, ...raw.hashes.keys()]);
+    for (const id of ids) {
+      const hash = raw.hashes.get(id);
+      const share = raw.roomShares.get(id) ?? new Map<string, number>();
+      for (const [room, n] of share) roomClients.set(room, (roomClients.get(room) ?? 0) + n);
+      if (hash === undefined && !raw.clients.has(id)) continue; // nothing written yet, or already removed
       const track = this.track(id);
-      const cumulative = writesOf.get(id);
+      if (hash !== undefined) {
+        track.bus = hash.bus;
+        track.full = hash.full;
+        track.maxClients = hash.maxClients;
+        track.abuse = hash.abuse;
+        const total = abuseTotal(hash.abuse);
+        track.abusePerSecond = ratePerSecond(track.lastAbuseTotal, total, elapsed);
+        track.lastAbuseTotal = total;
+      }
+      const cumulative = raw.cumulativeWrites.get(id);
       const rate = cumulative === undefined ? 0 : ratePerSecond(track.lastCumulativeWrites, cumulative, elapsed);
       if (cumulative !== undefined) track.lastCumulativeWrites = cumulative;
       const h = track.history;
-      pushCapped(h.clients, clientsOf.get(id) ?? hash?.clients ?? 0);
+      pushCapped(h.clients, raw.clients.get(id) ?? hash?.clients ?? 0);
       pushCapped(h.socketWrites, rate);
-      pushCapped(h.eventLoopMs, loopOf.get(id) ?? 0);
-      pushCapped(h.fanouts, fanoutOf.get(id) ?? 0);
+      pushCapped(h.eventLoopMs, raw.eventLoopMs.get(id) ?? 0);
+      pushCapped(h.fanouts, raw.fanouts.get(id) ?? 0);
       pushCapped(h.rssBytes, hash?.rssBytes ?? 0);
-      track.rooms = Object.entries(roomsRaw)
-        .filter(([, count]) => Number(count) > 0)
-        .map(([room]) => room)
-        .sort();
-    });
-
-    this.readRooms(score(roomClients), score(roomMessages), score(roomWrites), elapsed);
-    pushCapped(this.provisions, this.provisionsThisSecond);
-    this.provisionsThisSecond = 0;
-    this.pending.clear();
-    return { at: now, listed, hashes, steadySince: this.steadySince };
+      track.rooms = [...share.keys()].sort();
+      track.share = share;
+    }
+    this.readRooms(roomClients, raw.roomMessages, raw.roomWrites, elapsed);
+    if (writeTotals) await this.store.writeRoomTotals(roomClients);
+    return { at: now, listed: raw.listed, hashes: raw.hashes, steadySince: this.steadySince };
   }
 
   private readRooms(
@@ -252,7 +178,14 @@ export class MetricsReader {
       track = {
         history: { clients: [], socketWrites: [], eventLoopMs: [], fanouts: [], rssBytes: [] },
         rooms: [],
+        share: new Map(),
+        bus: undefined,
+        full: false,
+        maxClients: 0,
         lastCumulativeWrites: undefined,
+        abuse: undefined,
+        lastAbuseTotal: undefined,
+        abusePerSecond: 0,
       };
       this.servers.set(id, track);
     }
@@ -264,28 +197,36 @@ export class MetricsReader {
     return this.servers.get(id)?.history ?? { clients: [], socketWrites: [], eventLoopMs: [], fanouts: [], rssBytes: [] };
   }
 
+  /** The server's bus as its last hash reported it (healthy, with no repairs, before the first). */
+  busOf(id: string): ServerBus {
+    return this.servers.get(id)?.bus ?? { healthy: true, repairs: 0, repairedMessages: 0, rebuilds: 0, probesMissed: 0 };
+  }
+
+  /** The server's capacity as its last hash reported it: full or not, and its MAX_CONNECTIONS (0 when it does not say). */
+  capacityOf(id: string): { full: boolean; maxClients: number } {
+    const track = this.servers.get(id);
+    return { full: track?.full ?? false, maxClients: track?.maxClients ?? 0 };
+  }
+
+  /** The server's abuse counters as its last hash reported them, and their rate per second (zeros before the first). */
+  abuseOf(id: string): ServerAbuse {
+    const track = this.servers.get(id);
+    return { ...(track?.abuse ?? emptyAbuseCounts()), perSecond: track?.abusePerSecond ?? 0 };
+  }
+
   /** Rooms the server hosted at the last read. */
   roomsOf(id: string): string[] {
     return this.servers.get(id)?.rooms ?? [];
   }
 
-  /** Rooms the server hosts by its last metrics, plus rooms just provisioned to it (see countProvision). */
-  hostedRoomsOf(id: string, now = Date.now()): string[] {
-    const reported = this.roomsOf(id);
-    const placed = this.placed.get(id);
-    if (placed === undefined || placed.size === 0) return reported;
-    const rooms = new Set(reported);
-    for (const [room, until] of placed) {
-      if (until > now) rooms.add(room);
-      else placed.delete(room);
-    }
-    return [...rooms];
+  /** The server's room shares at the last read (room -> local connections); undefined before its first. */
+  sharesOf(id: string): ReadonlyMap<string, number> | undefined {
+    return this.servers.get(id)?.share;
   }
 
   /** Stops tracking a server (after it is gone and out of /servers). */
   forget(id: string): void {
     this.servers.delete(id);
-    this.placed.delete(id);
   }
 
   /** Histories of every room with clients or recent traffic. */
@@ -294,31 +235,4 @@ export class MetricsReader {
     for (const [id, track] of this.roomTracks) out[id] = track.history;
     return out;
   }
-
-  /** Provisions answered per second, oldest first. */
-  provisionsPerSec(): number[] {
-    return this.provisions;
-  }
-}
-
-function num(value: string | undefined): number {
-  const n = Number(value);
-  return value === undefined || value === '' || !Number.isFinite(n) ? 0 : n;
-}
-
-/** Reads a `server:{id}` hash; missing numbers become 0. */
-export function parseServerHash(id: string, raw: Record<string, string>): ServerHash {
-  const pid = raw.pid === undefined || raw.pid === '' ? null : num(raw.pid);
-  return {
-    id,
-    url: raw.url ?? '',
-    pid,
-    host: raw.host ?? '',
-    startedAt: num(raw.startedAt),
-    heartbeat: num(raw.heartbeat),
-    status: raw.status ?? 'ready',
-    managed: raw.managed === '1',
-    rssBytes: num(raw.rssBytes),
-    clients: num(raw.clients),
-  };
 }

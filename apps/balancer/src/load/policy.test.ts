@@ -144,4 +144,34 @@ describe('planActions scale-down', () => {
       expect.objectContaining({ type: 'drain', id: 'a' }),
     ]);
   });
+
+  describe('full servers (MAX_CONNECTIONS reached)', () => {
+    it.each([
+      { name: 'every ready server is full', servers: [server('a', 0, { full: true }), server('b', 0, { full: true })], reason: 'all 2 ready servers are full' },
+      { name: 'the ready servers are hot or full', servers: [server('a', 1000), server('b', 0, { full: true })], reason: 'all 2 ready servers are hot or full' },
+      { name: 'the only ready server is full', servers: [server('a', 0, { full: true }), server('s', 0, { status: 'draining' })], reason: 'all 1 ready servers are full' },
+    ])('spawns when $name', ({ servers }) => {
+      expect(planActions(input(servers)).filter((a) => a.type === 'spawn')).toEqual([{ type: 'spawn', reason: expect.stringMatching(/ready servers are (hot or )?full$/) }]);
+    });
+
+    it.each([
+      { name: 'one ready server has room', servers: [server('a', 0, { full: true }), server('b', 0)], over: {} },
+      { name: 'a server is starting', servers: [server('a', 0, { full: true })], over: { startingCount: 1 } },
+      { name: 'the fleet is at FLEET_MAX', servers: [server('a', 0, { full: true })], over: { fleetMax: 1 } },
+    ])('does not spawn when $name', ({ servers, over }) => {
+      expect(planActions(input(servers, over)).filter((a) => a.type === 'spawn')).toEqual([]);
+    });
+
+    it('moves a hot server\'s clients to a cool server with room, never to a full one', () => {
+      const servers = [server('hot', 2000), server('idle-full', 0, { full: true }), server('cool', 500)];
+      expect(planActions(input(servers))).toEqual([expect.objectContaining({ type: 'redistribute', from: 'hot', to: 'cool' })]);
+    });
+
+    it('does not drain while a server is full, however idle the fleet', () => {
+      const servers = [server('a', 0, { full: true }), server('b', 0), server('c', 0)];
+      const result = plan(input(servers, { calmSince: 0, lastSpawnAt: 0 }));
+      expect(result.actions).toEqual([]);
+      expect(result.calmSince).toBeUndefined();
+    });
+  });
 });

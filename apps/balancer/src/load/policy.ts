@@ -57,9 +57,10 @@ export function isHot(server: PolicyServer, input: Pick<PolicyInput, 'spawnWrite
 
 /**
  * Decides this second's actions:
- * - spawn one server when every ready server is hot, none is starting and the fleet is under FLEET_MAX;
+ * - spawn one server when every ready server is hot or full (holds its MAX_CONNECTIONS), none is
+ *   starting and the fleet is under FLEET_MAX;
  * - each hot server (outside its cooldown) moves REDISTRIBUTE_FRACTION of its clients to the
- *   least-loaded ready server that is not hot;
+ *   least-loaded ready server that is neither hot nor full;
  * - drain the least-loaded managed ready server once the fleet has fit on one fewer server for
  *   SCALE_DOWN_AFTER_MS (see `scaleDownCandidate`), and at least that long after the last spawn.
  */
@@ -67,10 +68,12 @@ export function planActions(input: PolicyInput): PolicyPlan {
   const ready = input.servers.filter((s) => s.status === 'ready');
   if (ready.length === 0) return { actions: [], calmSince: undefined };
   const hot = ready.filter((s) => isHot(s, input));
-  const cool = ready.filter((s) => !isHot(s, input));
+  const full = ready.filter((s) => s.full === true && !isHot(s, input));
+  const cool = ready.filter((s) => !isHot(s, input) && s.full !== true);
   const actions: PolicyAction[] = [];
-  if (hot.length === ready.length && input.startingCount === 0 && input.managedCount < input.fleetMax) {
-    actions.push({ type: 'spawn', reason: `all ${ready.length} ready servers are hot` });
+  if (cool.length === 0 && input.startingCount === 0 && input.managedCount < input.fleetMax) {
+    const all = full.length === 0 ? 'hot' : hot.length === 0 ? 'full' : 'hot or full';
+    actions.push({ type: 'spawn', reason: `all ${ready.length} ready servers are ${all}` });
   }
   const target = leastLoaded(cool);
   if (target !== undefined) {
@@ -106,7 +109,8 @@ export function planActions(input: PolicyInput): PolicyPlan {
  * The managed ready server the fleet could do without right now, or undefined. It can go when
  * more managed servers are ready than FLEET_MIN, none is starting or draining, no ready server
  * is hot, and after its load moves to the least-loaded other ready server, every remaining ready
- * server stays under SCALE_DOWN_LOAD_SHARE of SPAWN_WRITES_PER_SEC. The least-loaded managed
+ * server stays under SCALE_DOWN_LOAD_SHARE of SPAWN_WRITES_PER_SEC, and none is full (the fleet is
+ * short of connections then, whatever its writes). The least-loaded managed
  * ready server is the one picked (it has the fewest clients to move).
  */
 export function scaleDownCandidate(input: PolicyInput): PolicyServer | undefined {
@@ -115,7 +119,7 @@ export function scaleDownCandidate(input: PolicyInput): PolicyServer | undefined
   const ready = live.filter((s) => s.status === 'ready');
   const managedReady = ready.filter((s) => s.managed);
   if (managedReady.length <= input.fleetMin) return undefined;
-  if (ready.some((s) => isHot(s, input))) return undefined;
+  if (ready.some((s) => isHot(s, input) || s.full === true)) return undefined;
   const candidate = leastLoaded(managedReady);
   if (candidate === undefined) return undefined;
   const others = ready.filter((s) => s.id !== candidate.id);

@@ -89,6 +89,18 @@ describe('chooseServer', () => {
       expected: 'b',
     },
     {
+      name: 'skips a full server, however idle',
+      servers: [server('a', { full: true }), server('b', { socketWrites: [700, 700, 700], clients: 900 })],
+      room: undefined,
+      expected: 'b',
+    },
+    {
+      name: 'skips a full server that hosts the room',
+      servers: [server('a', { full: true, rooms: ['r1'] }), server('b', { socketWrites: [100, 100, 100] })],
+      room: 'r1',
+      expected: 'b',
+    },
+    {
       name: 'treats a server without metrics yet as idle',
       servers: [server('a', { socketWrites: [1, 1, 1] }), server('new')],
       room: undefined,
@@ -101,5 +113,9 @@ describe('chooseServer', () => {
   it('returns undefined when no server is ready', () => {
     expect(chooseServer([server('a', { status: 'starting' }), server('b', { status: 'draining' })], { spawnWritesPerSec })).toBeUndefined();
     expect(chooseServer([], { spawnWritesPerSec })).toBeUndefined();
+  });
+
+  it('returns undefined when every ready server is full', () => {
+    expect(chooseServer([server('a', { full: true }), server('b', { full: true, rooms: ['r1'] })], { room: 'r1', spawnWritesPerSec })).toBeUndefined();
   });
 });

@@ -16,6 +16,11 @@ export interface Candidate {
   clients: number;
   /** Rooms with at least one local connection on this server. */
   rooms: ReadonlySet<string> | readonly string[];
+  /**
+   * The server holds all the clients it may (its MAX_CONNECTIONS, counting the
+   * clients provisioned since its last metrics): it is never chosen (extension).
+   */
+  full?: boolean;
 }
 
 /**
@@ -30,7 +35,7 @@ export function loadOf(socketWrites: readonly number[], window = LOAD_WINDOW_SEC
 
 /**
  * Picks the server for a new connection, or undefined when none is ready.
- * Only `ready` servers are candidates. With a room, the least-loaded ready
+ * Only `ready` servers that are not full are candidates. With a room, the least-loaded ready
  * server already hosting it wins while its load is under 80% of
  * `spawnWritesPerSec`; otherwise the least-loaded ready server, ties going to
  * the one with fewer clients, then to the smaller id (stable answers).
@@ -39,7 +44,7 @@ export function chooseServer<C extends Candidate>(
   candidates: readonly C[],
   options: { room?: string | undefined; spawnWritesPerSec: number },
 ): C | undefined {
-  const ready = candidates.filter((c) => c.status === 'ready');
+  const ready = candidates.filter((c) => c.status === 'ready' && c.full !== true);
   if (ready.length === 0) return undefined;
   if (options.room !== undefined) {
     const limit = AFFINITY_LOAD_SHARE * options.spawnWritesPerSec;

@@ -1,16 +1,12 @@
-// The balancer's Redis connection type and its factory (every client gets an error listener).
-import { createClient } from 'redis';
+// The balancer's Redis link and its factory (every link gets an error listener).
+import { RedisLink } from '@chatfleet/redis';
 import type { Logger } from '../log.js';
 
-export type RedisClient = ReturnType<typeof newClient>;
+export type RedisClient = RedisLink;
 
-function newClient(url: string, connectTimeoutMs: number) {
-  return createClient({ url, socket: { connectTimeout: connectTimeoutMs } });
-}
-
-/** Creates (not connects) a client that logs its errors instead of crashing the process. */
+/** Creates (not connects) a link for any REDIS_URL form that logs its errors instead of crashing the process. */
 export function createRedisClient(url: string, log: Logger, connectTimeoutMs = 5000): RedisClient {
-  const client = newClient(url, connectTimeoutMs);
+  const client = new RedisLink(url, { connectTimeoutMs, sentinelScanIntervalMs: 1000 });
   // During an outage every reconnect attempt fails with an error: log one every 5 s, with how many there were.
   let loggedAt = 0;
   let unlogged = 0;

@@ -1,6 +1,9 @@
 // Finds the Redis to use at start-up: REDIS_URL, else a local one on 6379, else a private redis-server child.
 import { startRedisServer } from '@chatfleet/redis-server';
-import { createClient } from 'redis';
+import { RedisLink } from '@chatfleet/redis';
+import { redactUrl } from '@chatfleet/protocol/redis-url';
+
+export { redactUrl };
 import type { BalancerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 
@@ -27,9 +30,9 @@ export const INSTALL_REDIS_HELP =
   'macOS: `brew install redis`; or run `docker run -p 6379:6379 redis:7`) and start again, or point the balancer at ' +
   'a running Redis with REDIS_URL=redis://host:6379.';
 
-/** True when `url` answers PING within `timeoutMs`. */
+/** True when `url` (any REDIS_URL form) answers PING within `timeoutMs`. */
 export async function redisAnswers(url: string, timeoutMs: number): Promise<boolean> {
-  const client = createClient({ url, socket: { connectTimeout: timeoutMs, reconnectStrategy: false } });
+  const client = new RedisLink(url, { connectTimeoutMs: timeoutMs, reconnectDelay: () => 100 });
   client.on('error', () => undefined);
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -39,7 +42,7 @@ export async function redisAnswers(url: string, timeoutMs: number): Promise<bool
     await Promise.race([
       (async () => {
         await client.connect();
-        await client.ping();
+        await client.commands.ping();
       })(),
       deadline,
     ]);
@@ -90,9 +93,4 @@ async function startPrivateRedis(config: BalancerConfig, log: Logger, bin: strin
     }
     throw new RedisUnavailableError(`could not start a private redis-server: ${(error as Error).message}`);
   }
-}
-
-/** Hides a password in a Redis URL for logs and messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//***@');
 }
