@@ -1,41 +1,68 @@
 // The chat client: provision, connect, join rooms, send, and keep it all alive across drops and redirects.
-import {
-  ID_PATTERN,
-  Limits,
-  serverFrameSchema,
-  type ChatMessage,
-  type ServerPayload,
-} from '@chatfleet/protocol';
+import { compareMessageIds, ID_PATTERN, Limits, serverFrameSchema } from '@chatfleet/protocol';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { BalancerList } from './balancers.js';
 import { Emitter } from './emitter.js';
 import { ChatClientError, ClientErrorCode } from './errors.js';
 import { provision } from './provision.js';
 import { RoomCursors } from './room-cursors.js';
 import { defaultSocketFactory, SOCKET_OPEN, type SocketFactory, type SocketLike } from './socket.js';
+import { SseSocket } from './sse-socket.js';
+import type { ChatMessage, DirectMessage, RegisteredInfo, StatusInfo, WelcomeInfo } from './types.js';
 
 export type ClientState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
-export type DirectMessage = ServerPayload<'direct'>;
-export type RegisteredInfo = ServerPayload<'registered'>;
-export type WelcomeInfo = ServerPayload<'welcome'>;
+/**
+ * How the client reaches a chat server. `auto`: a websocket, and when one
+ * fails before the server said `welcome`, the fallback (server-sent events
+ * plus POST) on the same server at once; once the fallback worked the client
+ * stays on it. `websocket` or `sse`: only that one.
+ */
+export type TransportMode = 'auto' | 'websocket' | 'sse';
+/** The transport of a connection. */
+export type TransportName = 'websocket' | 'sse';
+
+const TRANSPORT_MODES: readonly TransportMode[] = ['auto', 'websocket', 'sse'];
 
 export interface ChatClientOptions {
-  /** Balancer base URL, e.g. `http://localhost:3000`. */
-  balancer: string;
+  /**
+   * Balancer base URL, e.g. `http://localhost:3000`, or several balancers of
+   * one fleet: a balancer that fails (unreachable, 5xx) is left for the next
+   * one in the list, with the reconnect backoff in between.
+   */
+  balancer: string | readonly string[];
   /** User id to claim; anonymous (the balancer names one, anew on each provision) when left out. */
   user?: string | undefined;
   /** HMAC of `user` under the fleet's USER_SECRET, when the fleet requires one. */
   sig?: string | undefined;
   /** Reconnect backoff; `baseMs` is the harness's RECONNECT_DELAY_MS. */
   backoff?: Partial<BackoffOptions> | undefined;
-  /** Time for a websocket to open and say `welcome`, else the attempt counts as failed. Default 10 s. */
+  /** Time for a provision to answer, and for a connection to open and say `welcome`, else the attempt counts as failed. Default 10 s. */
   connectTimeoutMs?: number | undefined;
+  /**
+   * Time `start()` / `connect()` keeps trying for the first connection;
+   * then the client closes and the promise rejects with the last failure's
+   * code (`balancer_unreachable`, `provision_failed`, `connect_failed`).
+   * 0: keep trying until `close()`. Default 10 s.
+   */
+  startTimeoutMs?: number | undefined;
+  /** `auto` (default), `websocket` or `sse`; see TransportMode. */
+  transport?: TransportMode | undefined;
   /** Time for a send to be acked (or seen echoed back after a reconnect), else it is rejected. Default 10 s. */
   sendTimeoutMs?: number | undefined;
   /** How far before its first registration a room's resume point lies when the server sent no `lastId`, to absorb clock skew. Default 1 s. */
   sinceMarginMs?: number | undefined;
   /** How long a server whose connection failed is not connected to again. Default 5 s. */
   avoidFailedServerMs?: number | undefined;
+  /**
+   * How to follow a `redistribute`. `true` (default), make before break: the
+   * client opens the new connection and registers every room there while the
+   * old one keeps delivering, and closes the old one only once the new one
+   * confirmed every room (or gives up on the move after `connectTimeoutMs`
+   * and stays, to be moved or reconnected later). `false`: close first, then
+   * connect, as a client that lost its connection does.
+   */
+  makeBeforeBreak?: boolean | undefined;
   /** Makes websockets; default: global WebSocket, else `ws`. */
   socketFactory?: SocketFactory | undefined;
   fetch?: typeof fetch | undefined;
@@ -51,13 +78,24 @@ export interface ChatClientEvents {
   message: ChatMessage;
   direct: DirectMessage;
   registered: RegisteredInfo;
-  status: ServerPayload<'status'>;
+  status: StatusInfo;
+  /** A websocket failed before `welcome` and the client tries the fallback transport (`auto` mode). */
+  fallback: { reason: string };
+  /** A move completed make before break: the new connection took over after `ms`. */
+  moved: { serverId: string; ms: number };
   /** The server asked this client to move; `url` is '' when the client provisions again instead. */
   redirect: { reason: string; url: string };
   /** A reconnect is scheduled after a drop or a failed attempt. */
   reconnect: { attempt: number; delayMs: number; reason: string };
   /** A room message at or before the room's last seen id was dropped. */
   duplicate: { chatId: string; id: string; clientId: string | undefined };
+  /**
+   * History could not fill a gap in a room (`registered` with `recovered: false`):
+   * messages between the last one this client saw and `lastId` may be missing
+   * for good (history trimmed past the resume point, or lost with a Redis
+   * that came back empty). Delivery goes on from there.
+   */
+  gap: { chatId: string; since: string | undefined; lastId: string | undefined };
   /** Server `error` frames (the server's code) and the client's own failures. */
   error: ChatClientError;
 }
@@ -70,8 +108,14 @@ export interface ChatClientStats {
   reconnects: number;
   /** `redistribute` frames followed. */
   redirects: number;
-  /** Room messages dropped as already seen. */
+  /** Room and direct messages dropped as already seen. */
   duplicatesDropped: number;
+  /** `gap` events: rooms where history could not fill a gap. */
+  gaps: number;
+  /** Moves completed make before break. */
+  moves: number;
+  /** Room messages dropped because both connections of a move delivered them (not counted as duplicates). */
+  overlapDropped: number;
 }
 
 interface PendingSend {
@@ -80,6 +124,21 @@ interface PendingSend {
   /** The room of a chat; undefined for a direct message. */
   room: string | undefined;
   deadline: number;
+}
+
+/** A move in progress (make before break). */
+interface Move {
+  socket: SocketLike | undefined;
+  url: string;
+  serverId: string | undefined;
+  welcomed: boolean;
+  welcome?: WelcomeInfo;
+  /** Rooms confirmed on the new connection. */
+  registered: Set<string>;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  started: number;
+  /** True when the target came from the balancer (no other to try after it). */
+  provisioned: boolean;
 }
 
 interface Waiter<T> {
@@ -112,7 +171,7 @@ const SERVER_GONE_CODES = new Set([1001, 1006, 1011, 1012, 1013]);
  * whether to send it again is the caller's choice.
  */
 export class ChatClient extends Emitter<ChatClientEvents> {
-  readonly stats: ChatClientStats = { connects: 0, reconnects: 0, redirects: 0, duplicatesDropped: 0 };
+  readonly stats: ChatClientStats = { connects: 0, reconnects: 0, redirects: 0, duplicatesDropped: 0, gaps: 0, moves: 0, overlapDropped: 0 };
 
   readonly #options: ChatClientOptions;
   readonly #backoff: BackoffOptions;
@@ -131,6 +190,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   /** Server id -> until when it is not connected to again. */
   readonly #avoid = new Map<string, number>();
   readonly #clientIdPrefix: string;
+  readonly #balancers: BalancerList;
+  readonly #startTimeoutMs: number;
+  readonly #mode: TransportMode;
 
   #state: ClientState = 'idle';
   #factory: SocketFactory | undefined;
@@ -146,18 +208,57 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   /** Server clock minus local clock, from the last welcome. */
   #serverOffsetMs = 0;
   #nextClientId = 0;
+  /** The newest direct message id seen: the resume point (`sinceDirect`) of the next connection. */
+  #lastDirect: string | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #makeBeforeBreak: boolean;
+  /** A move in progress (make before break): the new connection, until it confirmed every room. */
+  #move: Move | undefined;
+  /** After a move, each room's last id at the switch: the new connection's replay up to it repeats the old one's. */
+  #overlap: Map<string, string> | undefined;
+  /** The connection a move left: kept a moment for the acks of sends made on it, its deliveries ignored. */
+  #leaving: { socket: SocketLike; timer: ReturnType<typeof setTimeout> } | undefined;
+  /** Registers again the rooms a server could not register (`unavailable`), after a short wait. */
+  #registerAgainTimer: ReturnType<typeof setTimeout> | undefined;
+  #registerAgainAttempt = 0;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #abort: AbortController | undefined;
   #started: Waiter<void> | undefined;
   #closedSocket: Promise<void> | undefined;
+  #startTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The last failure of a connection attempt, what a start timeout reports. */
+  #lastFailure: ChatClientError | undefined;
+  /** Set once the attempt in flight has recorded its failure: its first one says best why it failed. */
+  #attemptFailed = false;
+  /** What the attempt in flight is doing, for a start timeout that comes in the middle of it. */
+  #phase: 'provision' | 'connect' | undefined;
+  /** The transport of the current connection (or attempt). */
+  #transport: TransportName = 'websocket';
+  /** `auto` mode: set once the fallback worked; every later connection uses it. */
+  #stayOnFallback = false;
+  /** `auto` mode: the server URL whose websocket just failed, to be tried at once over the fallback. */
+  #fallbackUrl: string | undefined;
+  /** URL of the attempt in flight. */
+  #attemptUrl: string | undefined;
 
+  /**
+   * Checks the options and makes an idle client. Throws a ChatClientError at
+   * once for a bad balancer URL (`invalid_url`) or option (`invalid_argument`).
+   */
   constructor(options: ChatClientOptions) {
     super();
+    if (typeof options !== 'object' || options === null) throw invalid('connect() needs options: { balancer: "http://host:port" }');
+    this.#balancers = new BalancerList(options.balancer);
+    const mode = options.transport ?? 'auto';
+    if (!TRANSPORT_MODES.includes(mode)) throw invalid(`transport must be one of ${TRANSPORT_MODES.join(', ')} (got ${JSON.stringify(mode)})`);
+    this.#mode = mode;
+    this.#transport = mode === 'sse' ? 'sse' : 'websocket';
+    this.#startTimeoutMs = nonNegative(options.startTimeoutMs, 10_000, 'startTimeoutMs');
     this.#options = options;
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.#connectTimeoutMs = nonNegative(options.connectTimeoutMs, 10_000, 'connectTimeoutMs') || 10_000;
+    this.#makeBeforeBreak = options.makeBeforeBreak ?? true;
     this.#sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
     this.#sinceMarginMs = options.sinceMarginMs ?? 1_000;
     this.#avoidMs = options.avoidFailedServerMs ?? 5_000;
@@ -173,6 +274,16 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   /** The user id of the current (or last) connection, from its `welcome`. */
   get userId(): string | undefined {
     return this.#userId;
+  }
+
+  /** The transport of the current (or last) connection: `websocket` or `sse` (the fallback). */
+  get transport(): TransportName {
+    return this.#transport;
+  }
+
+  /** The balancer asked last (or next). */
+  get balancer(): string {
+    return this.#balancers.current;
   }
 
   /** The server of the current (or last) connection. */
@@ -202,9 +313,11 @@ export class ChatClient extends Emitter<ChatClientEvents> {
 
   /**
    * Starts connecting; resolves at the first `welcome`. Retryable failures
-   * (balancer unreachable, 503, a dead server) are retried with backoff until
-   * `close()`; a failure that would only repeat (403, 401 from provision)
-   * closes the client and rejects.
+   * (balancer unreachable, 503, a dead server) are retried with backoff, each
+   * failed balancer left for the next one, for up to `startTimeoutMs`; then,
+   * or at once on a failure that would only repeat (403, 401 from provision),
+   * the client closes and the promise rejects with that failure's code.
+   * After the first connection, drops are retried until `close()`.
    */
   start(): Promise<void> {
     if (this.#state !== 'idle') {
@@ -213,8 +326,22 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     return new Promise<void>((resolve, reject) => {
       this.#started = { resolve, reject };
       this.#setState('connecting');
+      if (this.#startTimeoutMs > 0) {
+        this.#startTimer = setTimeout(() => this.#onStartTimeout(), this.#startTimeoutMs);
+      }
       void this.#attemptConnect();
     });
+  }
+
+  /** No first connection within startTimeoutMs: give up with the reason the attempts failed. */
+  #onStartTimeout(): void {
+    this.#startTimer = undefined;
+    if (this.#started === undefined || this.#state === 'closed') return;
+    const last = this.#lastFailure;
+    let code: string = last?.code ?? (this.#phase === 'connect' ? ClientErrorCode.connectFailed : ClientErrorCode.balancerUnreachable);
+    if (this.#phase === 'provision' && last === undefined) code = ClientErrorCode.balancerUnreachable;
+    const why = last?.message ?? (this.#phase === 'connect' ? 'the chat server did not answer' : `no answer from ${this.#balancers.urls.join(', ')}`);
+    this.#shutdown(new ChatClientError(code, `could not connect within ${this.#startTimeoutMs} ms: ${why}`, last?.status, last?.remoteCode));
   }
 
   /** Joins a room; resolves when the server confirms with `registered`. */
@@ -310,36 +437,54 @@ export class ChatClient extends Emitter<ChatClientEvents> {
 
   async #attemptConnect(): Promise<void> {
     const generation = ++this.#generation;
+    this.#attemptFailed = false;
     this.#welcomed = false;
     this.#live.clear();
-    let url = this.#redirectUrl;
+    let url = this.#fallbackUrl ?? this.#redirectUrl;
+    const viaFallback = this.#fallbackUrl !== undefined;
+    this.#fallbackUrl = undefined;
     this.#redirectUrl = undefined;
-    let serverId: string | undefined;
+    let serverId: string | undefined = viaFallback ? this.#serverId : undefined;
     if (url === undefined) {
-      this.#abort = new AbortController();
+      const abort = new AbortController();
+      this.#abort = abort;
+      this.#phase = 'provision';
+      const balancer = this.#balancers.current;
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        abort.abort();
+      }, this.#connectTimeoutMs);
       try {
         const answer = await provision({
-          balancer: this.#options.balancer,
+          balancer,
           user: this.#options.user,
           sig: this.#options.sig,
           room: this.#cursors.rooms()[0],
-          signal: this.#abort.signal,
+          signal: abort.signal,
           fetch: this.#options.fetch,
         });
         url = answer.url;
         serverId = answer.id;
       } catch (error) {
         if (generation !== this.#generation || this.#state === 'closed') return;
-        const failure = error instanceof ChatClientError ? error : new ChatClientError(ClientErrorCode.provisionFailed, String(error));
+        let failure = error instanceof ChatClientError ? error : new ChatClientError(ClientErrorCode.provisionFailed, String(error));
+        if (timedOut) {
+          failure = new ChatClientError(ClientErrorCode.balancerUnreachable, `balancer ${balancer} did not answer within ${this.#connectTimeoutMs} ms`);
+        }
+        this.#recordFailure(failure);
         this.emit('error', failure);
         if (!failure.retryable) {
           this.#shutdown(failure);
           return;
         }
+        // Another balancer of the fleet may answer: the next attempt asks the next one.
+        this.#balancers.failed();
         this.#scheduleReconnect(failure.message);
         return;
       } finally {
-        this.#abort = undefined;
+        clearTimeout(timer);
+        if (this.#abort === abort) this.#abort = undefined;
       }
       if (generation !== this.#generation || this.#state === 'closed') return;
       const until = this.#avoid.get(serverId);
@@ -351,26 +496,37 @@ export class ChatClient extends Emitter<ChatClientEvents> {
         this.#avoid.delete(serverId);
       }
     }
-    try {
-      this.#factory ??= await defaultSocketFactory();
-    } catch (error) {
-      this.#shutdown(new ChatClientError(ClientErrorCode.connectFailed, `no websocket implementation: ${String(error)}`));
-      return;
+    this.#phase = 'connect';
+    const transport: TransportName = this.#mode === 'sse' || viaFallback || this.#stayOnFallback ? 'sse' : 'websocket';
+    if (transport === 'websocket') {
+      try {
+        this.#factory ??= await defaultSocketFactory();
+      } catch (error) {
+        this.#shutdown(new ChatClientError(ClientErrorCode.connectFailed, `no websocket implementation: ${String(error)}`));
+        return;
+      }
     }
     if (generation !== this.#generation || this.#state === 'closed') return;
     this.#serverId = serverId;
+    this.#transport = transport;
+    this.#attemptUrl = url;
     let socket: SocketLike;
     try {
-      socket = this.#factory(url);
+      const target = withDirectResume(url, this.#lastDirect);
+      socket = transport === 'sse' ? new SseSocket(target, this.#options.fetch) : (this.#factory as SocketFactory)(target);
     } catch (error) {
-      this.emit('error', new ChatClientError(ClientErrorCode.connectFailed, `cannot open ${redact(url)}: ${String(error)}`));
+      const failure = new ChatClientError(ClientErrorCode.connectFailed, `cannot open ${redact(url)}: ${String(error)}`);
+      this.#recordFailure(failure);
+      this.emit('error', failure);
       this.#scheduleReconnect('bad server url');
       return;
     }
     this.#socket = socket;
     this.#connectTimer = setTimeout(() => {
       if (generation !== this.#generation) return;
-      this.emit('error', new ChatClientError(ClientErrorCode.connectFailed, `no welcome from ${redact(url)} in ${this.#connectTimeoutMs} ms`));
+      const failure = new ChatClientError(ClientErrorCode.connectFailed, `no welcome from ${redact(url)} in ${this.#connectTimeoutMs} ms`);
+      this.#recordFailure(failure);
+      this.emit('error', failure);
       this.#afterDrop(1006);
     }, this.#connectTimeoutMs);
     this.#listen(socket, generation);
@@ -398,15 +554,41 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   /** The current connection is gone (closed, failed, or timed out): clean up and reconnect with backoff. */
   #afterDrop(code: number): void {
     if (this.#state === 'closed') return;
+    const move = this.#move;
+    if (move !== undefined) {
+      // Moving already: a new connection that said welcome takes over now (its rooms confirm as they come).
+      if (move.welcome !== undefined) {
+        this.#completeMove(move, move.welcome);
+        return;
+      }
+      this.#abandonMoveQuietly(move);
+    }
     const wasWelcomed = this.#welcomed;
     this.#dropSocket(1000, 'abandoned');
     this.#welcomed = false;
     this.#live.clear();
+    if (!wasWelcomed) {
+      this.#recordFailure(new ChatClientError(ClientErrorCode.connectFailed, `the ${this.#transport} connection closed before welcome (${code})`));
+      if (this.#mode === 'auto' && this.#transport === 'websocket' && this.#attemptUrl !== undefined) {
+        // Websockets may be blocked on the way (a proxy, a firewall): try the same server over the fallback now.
+        this.#fallbackUrl = this.#attemptUrl;
+        this.emit('fallback', { reason: `websocket failed before welcome (${code})` });
+        void this.#attemptConnect();
+        return;
+      }
+    }
     if (this.#serverId !== undefined && (!wasWelcomed || SERVER_GONE_CODES.has(code))) {
       this.#avoid.set(this.#serverId, Date.now() + this.#avoidMs);
     }
     this.#failInFlight();
     this.#scheduleReconnect(wasWelcomed ? `connection closed (${code})` : `connection failed (${code})`);
+  }
+
+  /** Keeps the first failure of the attempt in flight as the last failure, what a start timeout reports. */
+  #recordFailure(failure: ChatClientError): void {
+    if (this.#attemptFailed) return;
+    this.#attemptFailed = true;
+    this.#lastFailure = failure;
   }
 
   #scheduleReconnect(reason: string): void {
@@ -423,9 +605,23 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     }, delayMs);
   }
 
-  /** Follows a `redistribute`: leaves the current socket and connects to the redirect (or provisions) at once. */
+  /**
+   * Follows a `redistribute`. Make before break (the default): a second
+   * connection to the redirect (or to a newly provisioned server) registers
+   * every room, then takes over; see `#startMove`. Otherwise, or when that
+   * cannot start: leaves the current socket and connects at once.
+   */
   #follow(redirect: string): void {
     this.stats.redirects++;
+    if (this.#makeBeforeBreak && this.#welcomed && this.#socket !== undefined && this.#move === undefined) {
+      void this.#startMove(redirect);
+      return;
+    }
+    this.#breakAndFollow(redirect);
+  }
+
+  /** Break before make: leaves the current socket and connects to `redirect` (or provisions) at once. */
+  #breakAndFollow(redirect: string): void {
     this.#redirectUrl = redirect === '' ? undefined : redirect;
     this.#dropSocket(1000, 'redirected');
     this.#welcomed = false;
@@ -449,11 +645,239 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     }
   }
 
+  // --- moves (make before break) -------------------------------------------
+
+  /**
+   * Opens the connection a move goes to (provisioning first when the server
+   * named none) beside the current one, which keeps delivering and taking
+   * sends. Its frames go through `#onFrame` like the current one's (room
+   * messages and directs are deduplicated by id, so the overlap shows nothing
+   * twice), except `welcome` and `registered`, which drive the move.
+   */
+  async #startMove(redirect: string, retry = false): Promise<void> {
+    const started = Date.now();
+    const move: Move = {
+      socket: undefined,
+      url: redirect,
+      serverId: undefined,
+      welcomed: false,
+      registered: new Set(),
+      timer: undefined,
+      started,
+      provisioned: redirect === '' || retry,
+    };
+    this.#move = move;
+    move.timer = setTimeout(() => this.#abandonMove(move, `the new server did not confirm every room in ${this.#connectTimeoutMs} ms`), this.#connectTimeoutMs);
+    let url = redirect;
+    if (url === '') {
+      try {
+        const answer = await provision({
+          balancer: this.#balancers.current,
+          user: this.#options.user,
+          sig: this.#options.sig,
+          room: this.#cursors.rooms()[0],
+          fetch: this.#options.fetch,
+        });
+        url = answer.url;
+        move.serverId = answer.id;
+      } catch (error) {
+        this.#abandonMove(move, `provisioning for the move failed: ${error instanceof Error ? error.message : String(error)}`);
+        return;
+      }
+    }
+    if (this.#move !== move || this.#state === 'closed') return;
+    move.url = url;
+    let socket: SocketLike;
+    try {
+      const target = withDirectResume(url, this.#lastDirect);
+      socket = this.#transport === 'sse' ? new SseSocket(target, this.#options.fetch) : (this.#factory as SocketFactory)(target);
+    } catch (error) {
+      this.#abandonMove(move, `cannot open ${redact(url)}: ${String(error)}`);
+      return;
+    }
+    move.socket = socket;
+    const onText = (text: string): void => {
+      if (socket === this.#socket) this.#onFrame(text);
+      else if (socket === this.#move?.socket) this.#onFrame(text, 'move');
+    };
+    const nodeSocket = socket as unknown as { on?: (event: string, listener: (data: unknown, isBinary: boolean) => void) => void };
+    if (typeof nodeSocket.on === 'function') {
+      nodeSocket.on('message', (data, isBinary) => {
+        if (!isBinary) onText(String(data));
+      });
+    } else {
+      socket.addEventListener('message', (event) => {
+        if (typeof event.data === 'string') onText(event.data);
+      });
+    }
+    socket.addEventListener('close', (event) => {
+      if (socket === this.#socket) this.#afterDrop(event.code);
+      else if (socket === this.#move?.socket) this.#abandonMove(move, `the new connection closed before it took over (${event.code})`);
+    });
+    socket.addEventListener('error', () => undefined);
+  }
+
+  /** The new connection said `welcome`: every room is registered there with its resume point, watches repeated. */
+  #onMoveWelcome(welcome: WelcomeInfo): void {
+    const move = this.#move;
+    if (move === undefined || move.socket === undefined) return;
+    move.welcomed = true;
+    move.serverId = welcome.serverId;
+    const rooms = this.#cursors.rooms();
+    for (const room of rooms) {
+      const since = this.#cursors.since(room);
+      move.socket.send(JSON.stringify({ type: 'register', payload: since === undefined ? { chatId: room } : { chatId: room, since } }));
+    }
+    if (this.#watched.size > 0) move.socket.send(JSON.stringify({ type: 'watch', payload: { users: [...this.#watched] } }));
+    if (rooms.length === 0) this.#completeMove(move, welcome);
+    else move.welcome = welcome;
+  }
+
+  /** A room confirmed on the new connection; once all are, it takes over. */
+  #onMoveRegistered(info: RegisteredInfo): void {
+    const move = this.#move;
+    if (move === undefined || !this.#cursors.has(info.chatId)) return;
+    move.registered.add(info.chatId);
+    if (info.recovered === false) {
+      this.stats.gaps++;
+      this.emit('gap', { chatId: info.chatId, since: this.#cursors.since(info.chatId), lastId: info.lastId });
+    }
+    if (this.#cursors.rooms().every((room) => move.registered.has(room)) && move.welcome !== undefined) {
+      this.#completeMove(move, move.welcome);
+    }
+  }
+
+  /** The new connection takes over; the old one is closed once the acks still owed on it came, or after a second. */
+  #completeMove(move: Move, welcome: WelcomeInfo): void {
+    if (this.#move !== move || move.socket === undefined) return;
+    clearTimeout(move.timer);
+    this.#move = undefined;
+    const old = this.#socket;
+    clearTimeout(this.#connectTimer);
+    this.#generation++; // the old socket's listener goes quiet
+    this.#socket = move.socket;
+    this.#serverId = move.serverId ?? welcome.serverId;
+    this.#serverOffsetMs = welcome.connectedAt - Date.now();
+    this.#live.clear();
+    for (const room of move.registered) this.#live.add(room);
+    this.#overlap = new Map();
+    for (const room of this.#cursors.rooms()) {
+      const last = this.#cursors.last(room);
+      if (last !== undefined) this.#overlap.set(room, last);
+    }
+    this.stats.moves++;
+    this.emit('moved', { serverId: welcome.serverId, ms: Date.now() - move.started });
+    if (old === undefined) return;
+    this.#leave(old);
+  }
+
+  /** True for a copy of a message the old connection of the last move delivered before the switch. */
+  #inOverlap(message: ChatMessage): boolean {
+    const until = this.#overlap?.get(message.chatId);
+    return until !== undefined && compareMessageIds(message.id, until) <= 0;
+  }
+
+  /** Keeps a left connection for the acks of sends made on it (at most a second), then closes it. */
+  #leave(socket: SocketLike): void {
+    const close = (): void => {
+      if (this.#leaving?.socket === socket) {
+        clearTimeout(this.#leaving.timer);
+        this.#leaving = undefined;
+      }
+      try {
+        socket.close(1000, 'moved');
+      } catch {
+        // closing a socket that is not open throws in browsers
+      }
+    };
+    if (this.#leaving !== undefined) {
+      const previous = this.#leaving;
+      this.#leaving = undefined;
+      clearTimeout(previous.timer);
+      try {
+        previous.socket.close(1000, 'moved');
+      } catch {
+        // already closed
+      }
+    }
+    if (this.#pending.size === 0) {
+      close();
+      return;
+    }
+    this.#leaving = { socket, timer: setTimeout(close, 1000) };
+    const settled = (event: { data: unknown }): void => {
+      if (typeof event.data !== 'string' || !event.data.startsWith('{"type":"ack"')) return;
+      this.#onFrame(event.data);
+      if (this.#pending.size === 0) close();
+    };
+    const nodeSocket = socket as unknown as { on?: (event: string, listener: (data: unknown, isBinary: boolean) => void) => void };
+    if (typeof nodeSocket.on === 'function') nodeSocket.on('message', (data, isBinary) => !isBinary && settled({ data: String(data) }));
+    else socket.addEventListener('message', settled);
+  }
+
+  /** Drops a move without a word: the connection it was to replace is gone too, and a reconnect follows. */
+  #abandonMoveQuietly(move: Move): void {
+    this.#move = undefined;
+    clearTimeout(move.timer);
+    try {
+      move.socket?.close(1000, 'move abandoned');
+    } catch {
+      // not open yet
+    }
+  }
+
+  /** The move failed: the new connection goes, the current one stays (it is moved or reconnected later). */
+  #abandonMove(move: Move, why: string): void {
+    if (this.#move !== move) return;
+    this.#move = undefined;
+    clearTimeout(move.timer);
+    try {
+      move.socket?.close(1000, 'move abandoned');
+    } catch {
+      // not open yet
+    }
+    if (this.#socket === undefined || !this.#welcomed) {
+      this.emit('error', new ChatClientError(ClientErrorCode.connectFailed, `could not move to ${redact(move.url)}: ${why}`));
+      this.#breakAndFollow('');
+      return;
+    }
+    if (!move.provisioned) {
+      // The server it named is not there: move where the balancer says instead, still keeping this connection meanwhile.
+      this.emit('error', new ChatClientError(ClientErrorCode.connectFailed, `could not move to ${redact(move.url)}: ${why}; provisioning instead`));
+      void this.#startMove('', true);
+      return;
+    }
+    // The old server closes this connection after its grace period; a reconnect then provisions anew.
+    this.emit('error', new ChatClientError(ClientErrorCode.connectFailed, `could not move to ${redact(move.url)}: ${why}; staying`));
+  }
+
   #shutdown(error: ChatClientError): void {
     if (this.#state === 'closed') return;
     const socket = this.#socket;
     this.#abort?.abort();
     clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#registerAgainTimer);
+    this.#registerAgainTimer = undefined;
+    if (this.#move !== undefined) {
+      clearTimeout(this.#move.timer);
+      try {
+        this.#move.socket?.close(1000, 'client closed');
+      } catch {
+        // not open yet
+      }
+      this.#move = undefined;
+    }
+    if (this.#leaving !== undefined) {
+      clearTimeout(this.#leaving.timer);
+      try {
+        this.#leaving.socket.close(1000, 'client closed');
+      } catch {
+        // already closed
+      }
+      this.#leaving = undefined;
+    }
+    clearTimeout(this.#startTimer);
+    this.#startTimer = undefined;
     clearInterval(this.#sweepTimer);
     this.#sweepTimer = undefined;
     this.#closedSocket = socket === undefined ? Promise.resolve() : waitClosed(socket);
@@ -555,7 +979,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     pending.resolve(id);
   }
 
-  #onFrame(text: string): void {
+  /** One frame from the current connection, or (`via` = 'move') from the one a move is opening. */
+  #onFrame(text: string, via: 'current' | 'move' = 'current'): void {
     let frame: { type?: unknown; payload?: unknown };
     try {
       frame = JSON.parse(text) as { type?: unknown; payload?: unknown };
@@ -586,6 +1011,13 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       return;
     }
     const known = parsed.data;
+    if (via === 'move') {
+      if (known.type === 'welcome') return this.#onMoveWelcome(known.payload);
+      if (known.type === 'registered') return this.#onMoveRegistered(known.payload);
+      if (known.type === 'redistribute') return; // the move is not done yet; a later one is followed then
+    } else if (known.type === 'redistribute' && this.#move !== undefined) {
+      return; // already moving
+    }
     switch (known.type) {
       case 'welcome':
         this.#onWelcome(known.payload);
@@ -597,7 +1029,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
         if (known.payload.clientId !== undefined) this.#settle(known.payload.clientId, known.payload.id);
         break;
       case 'direct':
-        this.emit('direct', known.payload);
+        this.#onDirect(known.payload);
         break;
       case 'presence': {
         const list = this.#presenceWaiters.get(known.payload.chatId);
@@ -628,7 +1060,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
    * time out. It is not sent again (`unavailable` and `rate_limited` mean it
    * was not sent and the caller may retry).
    */
-  #onError(payload: ServerPayload<'error'>): void {
+  #onError(payload: { code: string; message: string; clientId?: string | undefined }): void {
     const error = new ChatClientError(payload.code, payload.message);
     const clientId = payload.clientId;
     const pending = clientId === undefined ? undefined : this.#pending.get(clientId);
@@ -636,7 +1068,26 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       this.#pending.delete(clientId);
       pending.reject(error);
     }
+    // A register the server could not carry out (Redis unreachable, a slot moving) names no clientId:
+    // rooms still waiting for `registered` are asked for again, with backoff, until they are live.
+    if (payload.code === 'unavailable' && clientId === undefined) this.#registerAgainSoon();
     this.emit('error', error);
+  }
+
+  #registerAgainSoon(): void {
+    if (this.#registerAgainTimer !== undefined) return;
+    const delayMs = backoffDelay(this.#registerAgainAttempt++, this.#backoff, this.#random);
+    this.#registerAgainTimer = setTimeout(() => {
+      this.#registerAgainTimer = undefined;
+      if (!this.#welcomed) return; // a reconnect registers every room anyway
+      let waiting = false;
+      for (const room of this.#cursors.rooms()) {
+        if (this.#live.has(room)) continue;
+        waiting = true;
+        this.#register(room);
+      }
+      if (!waiting) this.#registerAgainAttempt = 0;
+    }, delayMs);
   }
 
   #onChat(message: ChatMessage): void {
@@ -647,16 +1098,36 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     }
     if (verdict === 'new') {
       this.emit('message', message);
+      this.#overlap?.delete(message.chatId);
+    } else if (verdict === 'duplicate' && (this.#move !== undefined || this.#inOverlap(message))) {
+      // While a move overlaps two connections both deliver the room, and the new one replays what the old
+      // delivered meanwhile: the second copy is expected, not a fault.
+      this.stats.overlapDropped++;
     } else if (verdict === 'duplicate') {
       this.stats.duplicatesDropped++;
       if (this.has('duplicate')) this.emit('duplicate', { chatId: message.chatId, id: message.id, clientId: message.clientId });
     }
   }
 
+  /** A direct message, each id once: ids are ordered per recipient, so one at or before the last seen was delivered. */
+  #onDirect(direct: DirectMessage): void {
+    if (this.#lastDirect !== undefined && compareMessageIds(direct.id, this.#lastDirect) <= 0) {
+      this.stats.duplicatesDropped++;
+      return;
+    }
+    this.#lastDirect = direct.id;
+    this.emit('direct', direct);
+  }
+
   #onWelcome(welcome: WelcomeInfo): void {
     clearTimeout(this.#connectTimer);
+    clearTimeout(this.#startTimer);
+    this.#startTimer = undefined;
     this.#welcomed = true;
     this.#attempt = 0;
+    this.#phase = undefined;
+    this.#lastFailure = undefined;
+    if (this.#transport === 'sse' && this.#mode === 'auto') this.#stayOnFallback = true;
     this.#serverId = welcome.serverId;
     this.#userId = welcome.userId;
     this.#serverOffsetMs = welcome.connectedAt - Date.now();
@@ -671,6 +1142,11 @@ export class ChatClient extends Emitter<ChatClientEvents> {
 
   #onRegistered(info: RegisteredInfo): void {
     if (!this.#cursors.has(info.chatId)) return;
+    this.#registerAgainAttempt = 0;
+    if (info.recovered === false) {
+      this.stats.gaps++;
+      this.emit('gap', { chatId: info.chatId, since: this.#cursors.since(info.chatId), lastId: info.lastId });
+    }
     this.#live.add(info.chatId);
     this.#cursors.registered(info.chatId, Date.now() + this.#serverOffsetMs, this.#sinceMarginMs, info.lastId);
     const waiters = this.#joinWaiters.get(info.chatId);
@@ -689,11 +1165,23 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   }
 }
 
-/** Creates a client and connects it; resolves once the first connection is open. */
+/**
+ * Creates a client and connects it; resolves once the first connection is
+ * open. Rejects at once with `invalid_url` for a balancer URL that is not
+ * http(s) (like `'localhost:3000'`), and after `startTimeoutMs` (10 s) with
+ * the last failure's code when no connection could be made.
+ */
 export async function connect(options: ChatClientOptions): Promise<ChatClient> {
   const client = new ChatClient(options);
   await client.start();
   return client;
+}
+
+/** An optional non-negative number option; throws invalid_argument otherwise. */
+function nonNegative(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw invalid(`${name} must be a number of ms >= 0 (got ${String(value)})`);
+  return value;
 }
 
 function invalid(message: string): ChatClientError {
@@ -702,6 +1190,16 @@ function invalid(message: string): ChatClientError {
 
 function closedError(): ChatClientError {
   return new ChatClientError(ClientErrorCode.closed, 'the client was closed');
+}
+
+/**
+ * The connect URL with the resume point of direct messages, so the server
+ * sends exactly the directs after it (docs/protocol.md). Without one the
+ * server sends those that arrived while the user had no connection anywhere.
+ */
+function withDirectResume(url: string, lastDirect: string | undefined): string {
+  if (lastDirect === undefined) return url;
+  return `${url}${url.includes('?') ? '&' : '?'}sinceDirect=${encodeURIComponent(lastDirect)}`;
 }
 
 /** A websocket URL without its token, fit for an error message. */

@@ -20,8 +20,10 @@ export const ClientErrorCode = {
   closed: 'closed',
   /** A frame from the server could not be read. */
   badServerFrame: 'bad_server_frame',
-  /** Bad arguments (an invalid room id, an empty or over-long text). */
+  /** Bad arguments (an invalid room id, an empty or over-long text, an unknown option value). */
   invalidArgument: 'invalid_argument',
+  /** A balancer URL that is not an absolute http:// or https:// URL (thrown by `connect()` at once). */
+  invalidUrl: 'invalid_url',
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 
@@ -48,6 +50,6 @@ export class ChatClientError extends Error {
       // 5xx and 429 come and go; 400/401/403 will not change by retrying.
       return this.status === undefined || this.status >= 500 || this.status === 429 || this.status === 408;
     }
-    return this.code !== ClientErrorCode.invalidArgument && this.code !== ClientErrorCode.closed;
+    return this.code !== ClientErrorCode.invalidArgument && this.code !== ClientErrorCode.invalidUrl && this.code !== ClientErrorCode.closed;
   }
 }

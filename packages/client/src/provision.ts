@@ -1,6 +1,7 @@
 // `GET /servers/provision`: asks the balancer for the least-loaded server and a ticket to connect with.
-import { errorBodySchema, provisionResponseSchema, type ProvisionResponse } from '@chatfleet/protocol';
+import { errorBodySchema, provisionResponseSchema } from '@chatfleet/protocol';
 import { ChatClientError, ClientErrorCode } from './errors.js';
+import type { ProvisionAnswer } from './types.js';
 
 export interface ProvisionRequest {
   /** Balancer base URL, e.g. `http://localhost:3000`. */
@@ -29,7 +30,7 @@ export function provisionUrl(request: Pick<ProvisionRequest, 'balancer' | 'user'
  * `provision_failed` (with the HTTP status and the balancer's error code in
  * the message) or `balancer_unreachable`.
  */
-export async function provision(request: ProvisionRequest): Promise<ProvisionResponse> {
+export async function provision(request: ProvisionRequest): Promise<ProvisionAnswer> {
   const doFetch = request.fetch ?? globalThis.fetch;
   let response: Response;
   try {

@@ -46,11 +46,20 @@ async function user(name: string): Promise<Handle> {
   return { client, seen, sockets };
 }
 
+/** A user on the SSE fallback (transport: 'sse'). */
+async function sseUser(name: string): Promise<Handle> {
+  const client = await connect({ balancer: fleet.url, user: name, transport: 'sse', backoff: { baseMs: 50, maxMs: 500 } });
+  clients.push(client);
+  const seen: ChatMessage[] = [];
+  client.on('message', (m) => seen.push(m));
+  return { client, seen, sockets: [] };
+}
+
 /** Puts two users in `room` on different servers (moving one if the balancer put them together). */
-async function pairOnTwoServers(room: string, a: string, b: string): Promise<[Handle, Handle]> {
+async function pairOnTwoServers(room: string, a: string, b: string, bOverSse = false): Promise<[Handle, Handle]> {
   await fleet.waitReady(2, 20_000);
   const first = await user(a);
-  const second = await user(b);
+  const second = bOverSse ? await sseUser(b) : await user(b);
   await first.client.join(room);
   await second.client.join(room);
   if (first.client.serverId === second.client.serverId) {
@@ -97,7 +106,8 @@ describe.skipIf(!built)('client against a real fleet', () => {
       await alice.client.send('move-room', `m${i}`).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 30));
     }
-    await until(() => bob.client.stats.redirects >= 1 && bob.client.isLive('move-room'), 'bob redirected and live');
+    // Make before break: bob stays live on the old server until the new one has registered him.
+    await until(() => bob.client.serverId !== from && bob.client.isLive('move-room'), 'bob moved and live', 20_000);
     await until(() => alice.client.isLive('move-room'), 'alice live');
     await alice.client.send('move-room', 'm7');
     const sentByAlice = alice.seen.map((m) => m.message);
@@ -105,6 +115,45 @@ describe.skipIf(!built)('client against a real fleet', () => {
     expect(bob.client.serverId).not.toBe(from);
     const ids = bob.seen.map((m) => m.id);
     expect(new Set(ids).size).toBe(ids.length);
+    expect(bob.seen.map((m) => m.message)).toEqual(alice.seen.map((m) => m.message));
+  }, 40_000);
+
+  it('makes the new connection before it breaks the old one: deliveries go on during the move', async () => {
+    const [alice, bob] = await pairOnTwoServers('mbb-room', 'alice-mbb', 'bob-mbb');
+    const from = bob.client.serverId;
+    const events: string[] = [];
+    bob.client.on('redirect', () => events.push('redirect'));
+    let oldOpenAtMove: boolean | undefined;
+    bob.client.on('moved', () => {
+      events.push('moved');
+      oldOpenAtMove = bob.sockets[socketsBefore - 1]?.readyState === WebSocket.OPEN;
+    });
+    bob.client.on('message', (m) => events.push(`message ${m.message}`));
+    let sending = true;
+    let n = 0;
+    const pump = (async () => {
+      while (sending) {
+        await alice.client.send('mbb-room', `p${n++}`).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    await until(() => bob.seen.length >= 5, 'bob receiving');
+    const socketsBefore = bob.sockets.length;
+    const response = await fleet.admin('POST', `/servers/${from}/redistribute`, { count: 1 });
+    expect(response.status).toBe(202);
+    await until(() => events.includes('moved'), 'bob moved', 20_000);
+    await until(() => bob.seen.length >= n - 2, 'bob caught up');
+    sending = false;
+    await pump;
+    await until(() => bob.seen.at(-1)?.message === alice.seen.at(-1)?.message, 'bob has the last message', 10_000);
+    // The old connection was still open when the new one had registered every room, then closed.
+    expect(events.indexOf('redirect')).toBeLessThan(events.indexOf('moved'));
+    expect(oldOpenAtMove).toBe(true);
+    expect(bob.sockets.length).toBe(socketsBefore + 1);
+    await until(() => bob.sockets[socketsBefore - 1]?.readyState === WebSocket.CLOSED, 'the old socket closed');
+    expect(bob.client.serverId).not.toBe(from);
+    expect(bob.client.stats.moves).toBe(1);
+    expect(bob.client.stats.duplicatesDropped).toBe(0);
     expect(bob.seen.map((m) => m.message)).toEqual(alice.seen.map((m) => m.message));
   }, 40_000);
 
@@ -167,4 +216,26 @@ describe.skipIf(!built)('client against a real fleet', () => {
       'carol to show offline again',
     );
   });
+
+  it('chats over the SSE fallback with a websocket user on another server and follows a redirect without loss', async () => {
+    const [alice, bob] = await pairOnTwoServers('sse-room', 'alice-sse', 'bob-sse', true);
+    expect(bob.client.transport).toBe('sse');
+    expect(alice.client.transport).toBe('websocket');
+    const fromBob = await bob.client.send('sse-room', 'up by POST');
+    await until(() => alice.seen.some((m) => m.id === fromBob), 'alice gets bob\'s message');
+    await alice.client.send('sse-room', 's1');
+    await until(() => bob.seen.some((m) => m.message === 's1'), 'bob gets s1 down the event stream');
+    const from = bob.client.serverId;
+    const response = await fleet.admin('POST', `/servers/${from}/redistribute`, { count: 1 });
+    expect(response.status).toBe(202);
+    for (let i = 2; i <= 5; i++) await alice.client.send('sse-room', `s${i}`).catch(() => undefined);
+    await until(() => bob.client.serverId !== from && bob.client.isLive('sse-room'), 'bob moved and live', 20_000);
+    await alice.client.send('sse-room', 's6');
+    await until(() => bob.seen.at(-1)?.message === 's6', 'bob has s6');
+    expect(bob.client.serverId).not.toBe(from);
+    expect(bob.client.transport).toBe('sse');
+    expect(bob.seen.map((m) => m.message)).toEqual(alice.seen.map((m) => m.message));
+    // Copies from the two connections of the move are dropped without counting as duplicates.
+    expect(bob.client.stats.duplicatesDropped).toBe(0);
+  }, 40_000);
 });

@@ -1,6 +1,7 @@
 // Starts a real chatfleet for integration tests: a private redis-server and the balancer's main as a child process (which forks chat servers).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerInfo } from '@chatfleet/protocol';
 import { freePort, startTestRedis, uniquePrefix, type TestRedis } from '../../../../test/support/redis-server.js';
@@ -14,7 +15,9 @@ export interface TestFleet {
   /** Balancer base URL. */
   url: string;
   adminToken: string;
-  redis: TestRedis;
+  /** The Redis the fleet runs on: its own private one, or the one passed in `redisUrl` (undefined then). */
+  redis: TestRedis | undefined;
+  redisUrl: string;
   prefix: string;
   balancer: ChildProcess;
   /** `GET /servers`. */
@@ -28,15 +31,45 @@ export interface TestFleet {
   stop(): Promise<void>;
 }
 
+export const CLIENT_BUNDLE = `${REPO}packages/client/dist/chatfleet.js`;
+
+/** Newest modification time of the files under `dir`. */
+function newest(dir: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+/**
+ * Builds the client's bundle when it is missing or older than the client's or the protocol's
+ * sources: Node outside vitest (the harness's process, a packed tarball) runs the bundle, and a
+ * test run after `tsc -b` alone would otherwise use a stale one.
+ */
+export function ensureClientBundle(): void {
+  const sources = Math.max(newest(`${REPO}packages/client/src`), newest(`${REPO}packages/protocol/src`));
+  if (existsSync(CLIENT_BUNDLE) && statSync(CLIENT_BUNDLE).mtimeMs >= sources) return;
+  const built = spawnSync(process.execPath, [`${REPO}packages/client/bundle.mjs`], { stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('could not build the client bundle (packages/client/bundle.mjs)');
+}
+
 /** True when both apps are built, so integration tests can run. */
 export function fleetBuilt(): boolean {
   return existsSync(BALANCER_MAIN) && existsSync(CHAT_SERVER_MAIN);
 }
 
-/** Starts redis + balancer (FLEET_MIN servers) and waits for the servers to be ready. */
-export async function startFleet(options: { fleetMin?: number; env?: Record<string, string> } = {}): Promise<TestFleet> {
+/**
+ * Starts redis + balancer (FLEET_MIN servers) and waits for the servers to be ready. With `redisUrl`
+ * the fleet uses that Redis (a Sentinel group, a Cluster, a Redis the test restarts) and leaves it running.
+ */
+export async function startFleet(
+  options: { fleetMin?: number; env?: Record<string, string>; redisUrl?: string } = {},
+): Promise<TestFleet> {
   const fleetMin = options.fleetMin ?? 2;
-  const redis = await startTestRedis();
+  const redis = options.redisUrl === undefined ? await startTestRedis() : undefined;
+  const redisUrl = options.redisUrl ?? redis!.url;
   const prefix = uniquePrefix('client');
   const adminToken = `admin-${Math.random().toString(36).slice(2)}`;
   const port = await freePort();
@@ -45,7 +78,7 @@ export async function startFleet(options: { fleetMin?: number; env?: Record<stri
       PATH: process.env.PATH ?? '',
       PORT: String(port),
       HOST: '127.0.0.1',
-      REDIS_URL: redis.url,
+      REDIS_URL: redisUrl,
       REDIS_PREFIX: prefix,
       FLEET_MIN: String(fleetMin),
       FLEET_MAX: String(Math.max(fleetMin, 4)),
@@ -53,6 +86,8 @@ export async function startFleet(options: { fleetMin?: number; env?: Record<stri
       AUTH_SECRET: `secret-${Math.random().toString(36).slice(2)}`,
       LOG_LEVEL: 'warn',
       HEARTBEAT_TIMEOUT_MS: '2000',
+      // Test files run side by side on few cores: the host always looks busy, and host-aware spawns are tested on their own.
+      SPAWN_MIN_SPARE_CORES: '0',
       REDIRECT_GRACE_MS: '1000',
       DRAIN_TIMEOUT_MS: '3000',
       STOP_TIMEOUT_MS: '5000',
@@ -85,6 +120,7 @@ export async function startFleet(options: { fleetMin?: number; env?: Record<stri
     url,
     adminToken,
     redis,
+    redisUrl,
     prefix,
     balancer,
     servers,
@@ -127,7 +163,7 @@ export async function startFleet(options: { fleetMin?: number; env?: Record<stri
             // Already gone.
           }
         }
-        await redis.stop();
+        await redis?.stop();
       })();
       return stopped;
     },
