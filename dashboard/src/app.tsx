@@ -1,15 +1,20 @@
 // The dashboard page: header with fleet summary and spawn, then servers, charts, rooms, capacity and events.
-import { useMemo } from 'react';
+import { useMemo, useRef } from 'react';
 import { spawnServer } from './api/admin.js';
 import { capacityFromSnapshot, spawnWritesPerSec } from './data/capacity.js';
 import { buildCharts } from './data/charts.js';
+import { balancerRows } from './data/balancers.js';
+import { assignColors } from './data/colors.js';
 import { fleetTotals, serverRows } from './data/fleet.js';
 import { formatBytes, formatClock, formatNumber } from './data/format.js';
 import { roomRows } from './data/rooms.js';
 import { useAdmin } from './use-admin.js';
 import { useStats } from './use-stats.js';
 import { useChartTheme } from './use-theme.js';
+import { BalancersView } from './views/balancers-view.js';
 import { CapacityView } from './views/capacity-view.js';
+import { PlannerView } from './views/planner-view.js';
+import { blockedSpawn } from './data/planner.js';
 import { ChartsView } from './views/charts-view.js';
 import { EventsView } from './views/events-view.js';
 import { FleetView } from './views/fleet-view.js';
@@ -25,14 +30,18 @@ export function App() {
   const admin = useAdmin();
   const theme = useChartTheme();
 
+  // Server colours carry over from snapshot to snapshot: a server keeps its colour while it is listed.
+  const colors = useRef<ReadonlyMap<string, string>>(new Map());
   const view = useMemo(() => {
     if (snapshot === null) return null;
+    colors.current = assignColors(colors.current, snapshot.servers);
     return {
-      rows: serverRows(snapshot),
+      rows: serverRows(snapshot, colors.current),
       totals: fleetTotals(snapshot),
-      charts: buildCharts(snapshot),
+      charts: buildCharts(snapshot, colors.current),
       rooms: roomRows(snapshot),
       capacity: capacityFromSnapshot(snapshot),
+      balancers: balancerRows(snapshot),
     };
   }, [snapshot]);
 
@@ -105,12 +114,15 @@ export function App() {
               <RoomsView rows={view.rooms} />
               <div className="stack">
                 <CapacityView
-                  live={view.capacity}
-                  measuredWritesPerSec={view.totals.writesPerSec}
+                  live={view.capacity.inputs}
+                  measuredWritesPerSec={view.capacity.measuredWritesPerSec}
+                  windowS={view.capacity.windowS}
                   spawnWritesPerSec={spawnWritesPerSec(snapshot)}
                   fleetMax={snapshot?.config?.fleetMax ?? null}
                   readyServers={view.totals.byStatus.ready}
                 />
+                <PlannerView capacity={snapshot?.capacity} blocked={blockedSpawn(snapshot?.events ?? [], snapshot?.ts ?? Date.now())} />
+                <BalancersView rows={view.balancers} />
                 <EventsView events={snapshot?.events ?? []} />
               </div>
             </div>

@@ -95,6 +95,7 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium against a real fle
   let browser: Browser;
   let page: Page;
   const pageErrors: string[] = [];
+  const cspViolations: string[] = [];
   const chatters: WebSocket[] = [];
   let chatTimer: ReturnType<typeof setInterval> | undefined;
   let stalled: Socket | undefined;
@@ -135,6 +136,10 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium against a real fle
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    // The balancer serves the dashboard with a Content-Security-Policy: Chromium reports what it blocks on the console.
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -153,7 +158,8 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium against a real fle
   });
 
   it('loads at /dashboard/ and lists every ready server', async () => {
-    await page.goto(`${balancer.url}/dashboard/`);
+    const response = await page.goto(`${balancer.url}/dashboard/`);
+    expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
     const ready = (await servers()).filter((s) => s.status === 'ready');
     expect(ready.length).toBeGreaterThanOrEqual(1);
     for (const s of ready) {
@@ -195,6 +201,16 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium against a real fle
     expect(await page.evaluate(() => sessionStorage.getItem('chatfleet.adminToken'))).toBe(ADMIN_TOKEN);
   });
 
+  it('gives every listed server a colour of its own, the same in the table and the chart legend', async () => {
+    const ids = (await servers()).filter((s) => s.status !== 'gone').map((s) => s.id);
+    expect(ids.length).toBeGreaterThanOrEqual(2);
+    const colors = await page.evaluate((list) => {
+      const swatch = (id: string) => getComputedStyle(document.querySelector(`tr[data-server-id="${id}"] .swatch`)!).backgroundColor;
+      return list.map(swatch);
+    }, ids);
+    expect(new Set(colors).size).toBe(ids.length);
+  });
+
   it('shows rooms and takes a readable screenshot with traffic', async () => {
     for (let i = 0; i < 6; i++) chatters.push(await chatter(balancer.url, `user-${i}`, `chat-room-${(i % 3) + 1}`));
     let n = 0;
@@ -217,6 +233,10 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium against a real fle
     await phone.screenshot({ path: `${resultsDir}/dashboard-phone-dark.png`, fullPage: true });
     await phone.close();
   }, 40_000);
+
+  it('runs under its Content-Security-Policy without a violation', () => {
+    expect(cspViolations).toEqual([]);
+  });
 
   it('drains a server: draining first, then gone or out of the list', async () => {
     // Hold the drain open with a client that never answers the server's close frame.

@@ -29,22 +29,44 @@ describe('serversNeeded', () => {
 });
 
 describe('capacityFromSnapshot', () => {
-  it('takes users from live clients, rooms with clients, and m = u / messages per second', () => {
-    const inputs = capacityFromSnapshot(
+  const history = (clients: number[], socketWrites: number[]) => ({ clients, socketWrites, eventLoopMs: [], fanouts: [], rssBytes: [] });
+
+  it('takes u, r and m, and the measured writes/s, over the same last 30 s', () => {
+    const reading = capacityFromSnapshot(
       snapshot({
-        servers: [server('srv-a', { clients: 60 }), server('srv-b', { clients: 40 }), server('srv-c', { status: 'gone', clients: 500 })],
+        servers: [
+          // 40 seconds of history: the first 10 (other figures) fall outside the window.
+          server('srv-a', { clients: 60, history: history([...Array(10).fill(999), ...Array(30).fill(60)], [...Array(10).fill(1e6), ...Array(15).fill(900), ...Array(15).fill(1100)]) }),
+          server('srv-b', { clients: 40, history: history([...Array(10).fill(999), ...Array(30).fill(40)], [...Array(10).fill(1e6), ...Array(30).fill(500)]) }),
+        ],
         rooms: {
-          r1: { clients: [50], messages: [4, 4, 4], socketWrites: [] },
-          r2: { clients: [50], messages: [6, 6, 6], socketWrites: [] },
+          r1: { clients: [50], messages: [...Array(10).fill(100), ...Array(30).fill(4)], socketWrites: [] },
+          r2: { clients: [50], messages: [...Array(10).fill(100), ...Array(30).fill(6)], socketWrites: [] },
           r3: { clients: [0], messages: [0], socketWrites: [] },
         },
       }),
     );
-    expect(inputs).toEqual({ users: 100, rooms: 2, intervalSec: 10 });
+    expect(reading).toEqual({ inputs: { users: 100, rooms: 2, intervalSec: 10 }, measuredWritesPerSec: 1500, windowS: 30 });
   });
 
-  it('falls back to the default interval and one room when nothing flows', () => {
-    expect(capacityFromSnapshot(snapshot())).toEqual({ users: 0, rooms: 1, intervalSec: DEFAULT_INTERVAL_S });
+  it('counts a server gone within the window for the seconds it served', () => {
+    const reading = capacityFromSnapshot(
+      snapshot({
+        servers: [
+          server('srv-a', { status: 'gone', clients: 0, history: history([...Array(10).fill(50), ...Array(20).fill(0)], Array(30).fill(0)) }),
+          server('srv-b', { clients: 100, history: history([...Array(10).fill(50), ...Array(20).fill(100)], Array(30).fill(0)) }),
+        ],
+      }),
+    );
+    expect(reading.inputs.users).toBe(100);
+  });
+
+  it('falls back to the default interval, one room and the latest figures when there is no history', () => {
+    expect(capacityFromSnapshot(snapshot())).toEqual({
+      inputs: { users: 0, rooms: 1, intervalSec: DEFAULT_INTERVAL_S },
+      measuredWritesPerSec: 0,
+      windowS: 1,
+    });
   });
 });
 

@@ -16,7 +16,8 @@ const fleet = snapshot({
     server('srv-a', { history: history([1, 2, 3], { eventLoopMs: [5, 9, 2], socketWrites: [10, 20, 30] }) }),
     // Younger server: its two values are the newest two seconds.
     server('srv-b', { history: history([7, 8], { eventLoopMs: [4, 3], socketWrites: [1, 1] }) }),
-    server('srv-gone', { status: 'gone', history: history([100, 100, 100]) }),
+    // Gone a second after the window starts: the balancer reads 0 for it from then on.
+    server('srv-gone', { status: 'gone', history: history([100, 0, 0]) }),
   ],
   provisionsPerSec: [0, 4, 1],
 });
@@ -35,7 +36,8 @@ describe('buildCharts', () => {
   });
 
   it.each([
-    { key: 'clients' as const, line: 'fleet', want: [1, 9, 11] },
+    // The fleet total counts the gone server for the second it served, so the fleet's past does not drop.
+    { key: 'clients' as const, line: 'fleet', want: [101, 9, 11] },
     { key: 'clients' as const, line: 'srv-a', want: [1, 2, 3] },
     { key: 'clients' as const, line: 'srv-b', want: [null, 7, 8] },
     { key: 'socketWrites' as const, line: 'fleet', want: [10, 21, 31] },

@@ -1,6 +1,7 @@
 // Snapshot -> the live charts' data: one x axis, a line per server and a fleet line per metric.
 import type { ServerHistory } from '@chatfleet/protocol';
 import type { SnapshotServer, StatsSnapshot } from './snapshot.js';
+import { assignColors } from './colors.js';
 import { maxSeries, rightAlign, sumSeries, timeAxis, type Series } from './series.js';
 
 export type ChartKey = 'clients' | 'socketWrites' | 'eventLoopMs' | 'rssBytes' | 'fanouts' | 'provisions';
@@ -28,6 +29,8 @@ export interface ChartLine {
   id: string;
   label: string;
   fleet: boolean;
+  /** The server's colour; undefined for fleet lines, which the theme colours. */
+  color?: string | undefined;
   values: Series;
 }
 
@@ -55,14 +58,14 @@ export function historyLength(snapshot: StatsSnapshot): number {
 }
 
 /** Every chart of CHART_SPECS built from one snapshot, all on the same x axis. */
-export function buildCharts(snapshot: StatsSnapshot): ChartData[] {
+export function buildCharts(snapshot: StatsSnapshot, colors: ReadonlyMap<string, string> = assignColors(new Map(), snapshot.servers)): ChartData[] {
   const length = historyLength(snapshot);
   const x = timeAxis(snapshot.ts, length);
   const servers = chartedServers(snapshot);
-  return CHART_SPECS.map((spec) => ({ spec, x, lines: chartLines(spec, snapshot, servers, length) }));
+  return CHART_SPECS.map((spec) => ({ spec, x, lines: chartLines(spec, snapshot, servers, length, colors) }));
 }
 
-function chartLines(spec: ChartSpec, snapshot: StatsSnapshot, servers: SnapshotServer[], length: number): ChartLine[] {
+function chartLines(spec: ChartSpec, snapshot: StatsSnapshot, servers: SnapshotServer[], length: number, colors: ReadonlyMap<string, string>): ChartLine[] {
   if (spec.key === 'provisions') {
     return [{ id: 'provisions', label: 'provisions/s', fleet: true, values: rightAlign(snapshot.provisionsPerSec, length) }];
   }
@@ -71,10 +74,15 @@ function chartLines(spec: ChartSpec, snapshot: StatsSnapshot, servers: SnapshotS
     id: s.id,
     label: s.id,
     fleet: false,
+    color: colors.get(s.id),
     values: rightAlign(s.history[key], length),
   }));
   if (spec.fleet === null) return perServer;
-  const combined = spec.fleet === 'sum' ? sumSeries(perServer.map((l) => l.values), length) : maxSeries(perServer.map((l) => l.values), length);
+  // The sum counts gone servers too, for the seconds they served: otherwise the fleet's past would drop when one goes.
+  const combined =
+    spec.fleet === 'sum'
+      ? sumSeries(snapshot.servers.map((s) => rightAlign(s.history[key], length)), length)
+      : maxSeries(perServer.map((l) => l.values), length);
   const fleetLine: ChartLine = {
     id: FLEET_LINE_ID,
     label: spec.fleet === 'sum' ? 'fleet total' : 'fleet max',

@@ -1,8 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { fleetTotals, serverRows } from './fleet.js';
+import { abuseSummary, fleetTotals, medianOfLast, serverRows } from './fleet.js';
 import { server, snapshot } from './test-snapshot.js';
 
 const rooms = (clients: number) => ({ clients: [clients], messages: [0], socketWrites: [0] });
+
+describe('abuseSummary', () => {
+  it('lists what a server refused and closed, largest first, leaving out zeros', () => {
+    const abuse = {
+      refused: { rate_limited: 1200, too_large: 0, bad_frame: 3 },
+      closed: { '1002': 0, '1007': 0, '1008': 40, '1009': 0, '4000': 0 },
+      upgradesRefused: { unauthorized: 12, timeout: 0 },
+      perSecond: 300,
+    };
+    expect(abuseSummary(abuse)).toBe('rate_limited 1,200 · closed 1008 (flood) 40 · upgrade unauthorized 12 · bad_frame 3');
+  });
+
+  it('is empty for a quiet server and for a balancer that sends no abuse figures', () => {
+    expect(abuseSummary(undefined)).toBe('');
+    expect(abuseSummary({ refused: { rate_limited: 0 }, closed: {}, upgradesRefused: {}, perSecond: 0 })).toBe('');
+  });
+
+  it('reaches the row: the rate shows a flood', () => {
+    const row = serverRows(
+      snapshot({ servers: [server('srv-a', { abuse: { refused: { rate_limited: 50 }, closed: {}, upgradesRefused: {}, perSecond: 25 } })] }),
+    )[0]!;
+    expect(row.abusePerSecond).toBe(25);
+    expect(row.abuseSummary).toBe('rate_limited 50');
+  });
+});
 
 describe('serverRows', () => {
   it('orders ready, starting, draining, gone, then by id', () => {
@@ -49,5 +74,49 @@ describe('fleetTotals', () => {
       maxEventLoopMs: 12,
       activeRooms: 2,
     });
+  });
+});
+
+describe('fleet totals across moves', () => {
+  const history = (clients: number[]) => ({ clients, socketWrites: clients.map((c) => c * 10), eventLoopMs: [], fanouts: [], rssBytes: [] });
+
+  it('does not spike while clients are counted on two servers during a move', () => {
+    // 50 clients move from srv-a to srv-b; for one second both count them.
+    const totals = fleetTotals(
+      snapshot({
+        servers: [
+          server('srv-a', { clients: 0, history: history([50, 50, 50, 50, 0]) }),
+          server('srv-b', { clients: 50, history: history([0, 0, 0, 50, 50]) }),
+        ],
+      }),
+    );
+    expect(totals.clients).toBe(50);
+    expect(totals.writesPerSec).toBe(500);
+  });
+
+  it('does not drop while the clients of a server that went reconnect elsewhere', () => {
+    const totals = fleetTotals(
+      snapshot({
+        servers: [
+          server('srv-a', { status: 'gone', clients: 0, history: history([30, 30, 30, 0, 0]) }),
+          server('srv-b', { clients: 30, history: history([10, 10, 10, 10, 40]) }),
+        ],
+      }),
+    );
+    expect(totals.clients).toBe(40);
+  });
+
+  it('follows a real change within a few seconds', () => {
+    const totals = fleetTotals(snapshot({ servers: [server('srv-a', { clients: 80, history: history([10, 10, 80, 80, 80]) })] }));
+    expect(totals.clients).toBe(80);
+  });
+
+  it.each([
+    [[1, 2, 3, 4, 5, 6, 7], 5, 5],
+    [[9, 1, null, 3], 5, 3],
+    [[null, null], 5, 42],
+    [[4, 2], 5, 3],
+  ])('medianOfLast(%j, %i) = %i', (series, count, want) => {
+    expect(medianOfLast(series, count, 42)).toBe(want);
   });
 });

@@ -45,6 +45,16 @@ describe('selectRooms', () => {
     expect([sel.rows.length, sel.matched, sel.total]).toEqual([1, 3, 4]);
   });
 
+  it('hides rooms with no client unless asked, and says how many it hid', () => {
+    const withEmpty = [...rows, { id: 'gone-quiet', clients: 0, messagesPerSec: 0.3, writesPerSec: 2, servers: 0 }];
+    const hidden = selectRooms(withEmpty, base);
+    expect(hidden.rows.map((r) => r.id)).not.toContain('gone-quiet');
+    expect([hidden.hiddenEmpty, hidden.total]).toEqual([1, 4]);
+    const shown = selectRooms(withEmpty, { ...base, includeEmpty: true });
+    expect(shown.rows.map((r) => r.id)).toContain('gone-quiet');
+    expect([shown.hiddenEmpty, shown.total]).toEqual([0, 5]);
+  });
+
   it('does not reorder its input', () => {
     const copy = rows.map((r) => r.id);
     selectRooms(rows, base);

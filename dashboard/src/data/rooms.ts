@@ -24,10 +24,14 @@ export interface RoomQuery {
   direction: SortDirection;
   /** Most rows to return; Infinity for all. */
   limit: number;
+  /** Also rooms with no client now (listed while they had traffic in the window); hidden by default. */
+  includeEmpty?: boolean;
 }
 
 export interface RoomSelection {
   rows: RoomRow[];
+  /** Rooms with no client now, hidden because includeEmpty was not set. */
+  hiddenEmpty: number;
   /** Rooms matching the filter (before the limit). */
   matched: number;
   total: number;
@@ -52,7 +56,9 @@ export function roomRows(snapshot: StatsSnapshot): RoomRow[] {
 /** Filters, sorts (ties by id, so the order is stable second to second) and cuts to `limit`. */
 export function selectRooms(rows: readonly RoomRow[], query: RoomQuery): RoomSelection {
   const needle = query.filter.trim().toLowerCase();
-  const matched = needle === '' ? rows.slice() : rows.filter((r) => r.id.toLowerCase().includes(needle));
+  const shown = query.includeEmpty === true ? rows : rows.filter((r) => r.clients > 0);
+  const hiddenEmpty = rows.length - shown.length;
+  const matched = needle === '' ? shown.slice() : shown.filter((r) => r.id.toLowerCase().includes(needle));
   const sign = query.direction === 'asc' ? 1 : -1;
   const key = query.sortKey;
   matched.sort((a, b) => {
@@ -61,5 +67,5 @@ export function selectRooms(rows: readonly RoomRow[], query: RoomQuery): RoomSel
     const byKey = typeof av === 'string' && typeof bv === 'string' ? av.localeCompare(bv, 'en', { numeric: true }) : (av as number) - (bv as number);
     return byKey * sign || a.id.localeCompare(b.id, 'en', { numeric: true });
   });
-  return { rows: matched.slice(0, Math.max(0, query.limit)), matched: matched.length, total: rows.length };
+  return { rows: matched.slice(0, Math.max(0, query.limit)), hiddenEmpty, matched: matched.length, total: shown.length };
 }

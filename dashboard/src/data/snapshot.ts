@@ -1,7 +1,7 @@
 // The /stats snapshot types the dashboard reads (from @chatfleet/protocol) and a cheap shape check for untrusted input.
 import type { StatsSnapshot } from '@chatfleet/protocol';
 
-export type { StatsSnapshot, FleetEvent, ServerHistory, RoomHistory } from '@chatfleet/protocol';
+export type { StatsSnapshot, FleetEvent, ServerHistory, RoomHistory, Capacity } from '@chatfleet/protocol';
 /** One server of a snapshot, with its history. */
 export type SnapshotServer = StatsSnapshot['servers'][number];
 

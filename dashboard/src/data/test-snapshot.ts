@@ -15,6 +15,7 @@ export function server(id: string, overrides: Partial<SnapshotServer> = {}): Sna
     eventLoopMs: 0,
     rssBytes: 0,
     rooms: [],
+    bus: { healthy: true, repairs: 0, repairedMessages: 0, rebuilds: 0, probesMissed: 0 },
     history: { clients: [], socketWrites: [], eventLoopMs: [], fanouts: [], rssBytes: [] },
     ...overrides,
   };

@@ -7,7 +7,9 @@ import { formatNumber } from '../data/format.js';
 interface Props {
   /** The inputs as the fleet is now; used until the operator edits a field. */
   live: CapacityInputs;
+  /** Mean fleet writes/s over the same `windowS` seconds as the live inputs. */
   measuredWritesPerSec: number;
+  windowS: number;
   spawnWritesPerSec: number;
   fleetMax: number | null;
   readyServers: number;
@@ -15,7 +17,7 @@ interface Props {
 
 type Field = keyof CapacityInputs;
 
-export function CapacityView({ live, measuredWritesPerSec, spawnWritesPerSec, fleetMax, readyServers }: Props) {
+export function CapacityView({ live, measuredWritesPerSec, windowS, spawnWritesPerSec, fleetMax, readyServers }: Props) {
   const [edited, setEdited] = useState<Partial<Record<Field, string>>>({});
   const ids = { users: useId(), rooms: useId(), intervalSec: useId() };
   const value = (field: Field): string => edited[field] ?? String(live[field]);
@@ -57,7 +59,11 @@ export function CapacityView({ live, measuredWritesPerSec, spawnWritesPerSec, fl
           Use live figures
         </button>
       </form>
-      <p className="muted small">{anyEdited ? 'Your figures.' : 'Live figures: connected clients, rooms with clients, interval from messages/s.'}</p>
+      <p className="muted small">
+        {anyEdited
+          ? 'Your figures.'
+          : `Live figures, means over the last ${windowS} s: connected clients, rooms with clients, interval from messages/s.`}
+      </p>
       <dl className="capacity">
         <div>
           <dt>Predicted writes/s u²/(m·r)</dt>
@@ -68,7 +74,7 @@ export function CapacityView({ live, measuredWritesPerSec, spawnWritesPerSec, fl
           <dd>{formatNumber(acks)}</dd>
         </div>
         <div>
-          <dt>Measured writes/s</dt>
+          <dt>Measured writes/s, mean of {windowS} s</dt>
           <dd>
             {formatNumber(measuredWritesPerSec)}
             {ratio !== null && !anyEdited && <span className="muted small"> ({formatNumber(ratio * 100)}% of predicted)</span>}

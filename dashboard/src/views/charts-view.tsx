@@ -1,6 +1,5 @@
 // The live charts section: clients, writes/s, lag, memory, fan-outs per server plus the fleet line, and provisions/s.
 import type { ChartData } from '../data/charts.js';
-import { serverColor } from '../data/colors.js';
 import type { ChartTheme } from '../use-theme.js';
 import { LiveChart } from './live-chart.js';
 
@@ -33,7 +32,7 @@ function ChartLegend({ chart }: { chart: ChartData | undefined }) {
         <li key={line.id}>
           <span
             className={line.fleet ? 'legend-line fleet' : 'legend-line'}
-            style={line.fleet ? undefined : { borderColor: serverColor(line.id) }}
+            style={line.fleet ? undefined : { borderColor: line.color }}
             aria-hidden="true"
           />
           {line.fleet ? 'fleet total (max for lag)' : line.label}

@@ -1,7 +1,6 @@
 // The fleet table: one row per server with its live figures and its drain / redistribute controls.
 import { useEffect, useState, type FormEvent } from 'react';
 import { drainServer, redistributeServer } from '../api/admin.js';
-import { serverColor } from '../data/colors.js';
 import type { ServerRow } from '../data/fleet.js';
 import { formatBytes, formatDuration, formatNumber } from '../data/format.js';
 import type { Admin } from '../use-admin.js';
@@ -88,7 +87,7 @@ function ServerRowView({ row, admin }: { row: ServerRow; admin: Admin }) {
   return (
     <tr data-server-id={row.id} data-status={row.status}>
       <th scope="row" data-label="Server">
-        <span className="swatch" style={{ background: serverColor(row.id) }} aria-hidden="true" />
+        <span className="swatch" style={{ background: row.color }} aria-hidden="true" />
         <span className="server-id">{row.id}</span>
         <span className="server-url" title={`host ${row.host}`}>
           {row.url}
@@ -96,6 +95,22 @@ function ServerRowView({ row, admin }: { row: ServerRow; admin: Admin }) {
       </th>
       <td data-label="Status">
         <span className={`badge status-${row.status}`}>{row.status}</span>
+        {row.status !== 'gone' && !row.busHealthy ? (
+          <span className="badge bus-unhealthy" title="Its bus canary misses probes: room messages may be late until it repairs the gap from history">
+            bus
+          </span>
+        ) : null}
+        {row.status !== 'gone' && row.abusePerSecond > 0 ? (
+          <span className="badge abuse-flood" title={`Refused or closed for abuse since it started: ${row.abuseSummary}`}>
+            abuse {formatNumber(row.abusePerSecond)}/s
+          </span>
+        ) : null}
+        {row.busRepairs > 0 ? (
+          <span className="bus-repairs" title="Gap repairs since it started: passes that read what its bus may have missed from history">
+            {' '}
+            {formatNumber(row.busRepairs)} repair{row.busRepairs === 1 ? '' : 's'}
+          </span>
+        ) : null}
       </td>
       <td data-label="Kind">{row.managed ? 'managed' : 'remote'}</td>
       <td data-label="PID" className="num">

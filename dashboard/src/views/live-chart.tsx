@@ -2,7 +2,6 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import { chartShapeKey, type ChartData, type ChartUnit } from '../data/charts.js';
-import { serverColor } from '../data/colors.js';
 import { formatBytes, formatClock, formatCompact, formatNumber } from '../data/format.js';
 import type { ChartTheme } from '../use-theme.js';
 
@@ -92,7 +91,7 @@ function makeOptions(chart: ChartData, theme: ChartTheme, width: number, readout
       {},
       ...chart.lines.map((line) => ({
         label: line.label,
-        stroke: line.fleet ? theme.fleet : serverColor(line.id),
+        stroke: line.fleet ? theme.fleet : (line.color ?? theme.fleet),
         width: line.fleet ? 2.5 : 1.5,
         dash: line.fleet && chart.lines.length > 1 ? [6, 3] : undefined,
         points: { show: false },

@@ -18,13 +18,15 @@ export function RoomsView({ rows }: { rows: RoomRow[] }) {
   const [sortKey, setSortKey] = useState<RoomSortKey>('clients');
   const [direction, setDirection] = useState<SortDirection>('desc');
   const [limit, setLimit] = useState<number>(25);
+  const [includeEmpty, setIncludeEmpty] = useState(false);
+  const emptyId = useId();
   const deferredFilter = useDeferredValue(filter);
   const filterId = useId();
   const limitId = useId();
 
   const selection = useMemo(
-    () => selectRooms(rows, { filter: deferredFilter, sortKey, direction, limit }),
-    [rows, deferredFilter, sortKey, direction, limit],
+    () => selectRooms(rows, { filter: deferredFilter, sortKey, direction, limit, includeEmpty }),
+    [rows, deferredFilter, sortKey, direction, limit, includeEmpty],
   );
 
   const sortBy = (key: RoomSortKey): void => {
@@ -49,9 +51,14 @@ export function RoomsView({ rows }: { rows: RoomRow[] }) {
             </option>
           ))}
         </select>
-        <span className="muted" aria-live="polite">
+        <label className="check" htmlFor={emptyId}>
+          <input id={emptyId} type="checkbox" checked={includeEmpty} onChange={(e) => setIncludeEmpty(e.target.checked)} />
+          empty rooms
+        </label>
+        <span className="muted" aria-live="polite" data-testid="rooms-count">
           {selection.rows.length} of {selection.matched}
           {selection.matched !== selection.total ? ` matching (${selection.total} rooms)` : ' rooms'}
+          {selection.hiddenEmpty > 0 ? `, ${selection.hiddenEmpty} empty hidden` : ''}
         </span>
       </div>
       <div className="table-wrap rooms-wrap" tabIndex={0} role="region" aria-label="Rooms table, scrollable">
@@ -76,7 +83,7 @@ export function RoomsView({ rows }: { rows: RoomRow[] }) {
           </thead>
           <tbody>
             {selection.rows.map((r) => (
-              <tr key={r.id}>
+              <tr key={r.id} data-room={r.id} className={r.clients === 0 ? 'empty' : undefined} title={r.clients === 0 ? 'no client now; listed for its recent traffic' : undefined}>
                 <th scope="row">{r.id}</th>
                 <td className="num">{formatNumber(r.clients)}</td>
                 <td className="num">{formatNumber(r.messagesPerSec)}</td>
@@ -87,7 +94,7 @@ export function RoomsView({ rows }: { rows: RoomRow[] }) {
             {selection.rows.length === 0 && (
               <tr>
                 <td colSpan={COLUMNS.length} className="muted">
-                  {rows.length === 0 ? 'No rooms yet.' : 'No room matches the filter.'}
+                  {rows.length === 0 ? 'No rooms yet.' : selection.total === 0 ? 'No room has clients now.' : 'No room matches the filter.'}
                 </td>
               </tr>
             )}
