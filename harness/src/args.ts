@@ -3,8 +3,10 @@ import { ID_PATTERN } from '@chatfleet/protocol';
 
 /** Everything one harness run needs. */
 export interface HarnessArgs {
-  /** Balancer base URL. */
+  /** Balancer base URLs, comma-joined as given (for the report). */
   url: string;
+  /** Every balancer of the fleet; a client moves to the next one when one fails. */
+  urls: string[];
   users: number;
   rooms: number;
   intervalMinMs: number;
@@ -21,6 +23,10 @@ export interface HarnessArgs {
   roomPrefix: string;
   /** Longest wait after sending stops for the last deliveries and acks, seconds. */
   settleS: number;
+  /** Share of turns that send a direct message to a random other user instead of a room message (0 to 1). */
+  directShare: number;
+  /** Follow moves break before make (close, then connect) instead of the client's default make before break. */
+  breakBeforeMake: boolean;
 }
 
 export type ParsedArgs = { kind: 'run'; args: HarnessArgs } | { kind: 'help' };
@@ -38,6 +44,7 @@ export class ArgsError extends Error {
 
 export const DEFAULTS: HarnessArgs = {
   url: 'http://localhost:3000',
+  urls: ['http://localhost:3000'],
   users: 100,
   rooms: 5,
   intervalMinMs: 5_000,
@@ -49,11 +56,13 @@ export const DEFAULTS: HarnessArgs = {
   json: false,
   roomPrefix: 'chat-room-',
   settleS: 10,
+  directShare: 0,
+  breakBeforeMake: false,
 };
 
 export const USAGE = `usage: npm run harness -- [flags]
 
-  --url URL               balancer base URL             (LOAD_BALANCER_URL, default ${DEFAULTS.url})
+  --url URL[,URL...]      balancer base URL(s) of one fleet (LOAD_BALANCER_URL, default ${DEFAULTS.url})
   --users N               simulated users               (CHATTER_COUNT, default ${DEFAULTS.users})
   --rooms R               rooms chat-room-1..R          (CHAT_ROOM_COUNT, default ${DEFAULTS.rooms})
   --interval MIN-MAX      ms between one user's sends   (MESSAGE_INTERVAL_MIN_MS / _MAX_MS, default ${DEFAULTS.intervalMinMs}-${DEFAULTS.intervalMaxMs})
@@ -63,14 +72,17 @@ export const USAGE = `usage: npm run harness -- [flags]
   --zipf S                room sizes by a Zipf law with exponent S (default: even sizes)
   --room-prefix P         room name prefix              (default ${DEFAULTS.roomPrefix})
   --settle S              longest wait for last deliveries after sending stops (default ${DEFAULTS.settleS})
+  --directs F             share of turns (0 to 1) that send a direct message to a random other user (DIRECT_SHARE, default ${DEFAULTS.directShare})
+  --break-before-make     follow moves by closing first, then connecting (default: make before break)
   --json                  print one JSON object instead of the table
   --help                  this text
 
-Exit code 0 when every expected message arrived exactly once, 1 on any loss or duplicate, 2 on bad flags.`;
+Exit code 0 when every expected message arrived exactly once, 1 on any loss or duplicate, 2 on bad flags.
+Messages the server reported as unrecoverable (registered.recovered: false) count as lost in gaps, not as lost.`;
 
 type Env = Record<string, string | undefined>;
 
-const BOOLEAN_FLAGS = new Set(['--json', '--help', '-h']);
+const BOOLEAN_FLAGS = new Set(['--json', '--help', '-h', '--break-before-make']);
 const VALUE_FLAGS = new Set([
   '--url',
   '--users',
@@ -82,6 +94,7 @@ const VALUE_FLAGS = new Set([
   '--zipf',
   '--room-prefix',
   '--settle',
+  '--directs',
 ]);
 
 /**
@@ -92,6 +105,7 @@ const VALUE_FLAGS = new Set([
 export function parseArgs(argv: readonly string[], env: Env = {}): ParsedArgs {
   const flags = new Map<string, string>();
   let json = false;
+  let breakBeforeMake = false;
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i] as string;
     if (!token.startsWith('-')) throw new ArgsError(token, `unexpected argument ${JSON.stringify(token)}; flags start with --`);
@@ -100,7 +114,8 @@ export function parseArgs(argv: readonly string[], env: Env = {}): ParsedArgs {
     if (BOOLEAN_FLAGS.has(name)) {
       if (eq !== -1) throw new ArgsError(name, `${name} takes no value`);
       if (name === '--help' || name === '-h') return { kind: 'help' };
-      json = true;
+      if (name === '--break-before-make') breakBeforeMake = true;
+      else json = true;
       continue;
     }
     if (!VALUE_FLAGS.has(name)) throw new ArgsError(name, `unknown flag ${name}; see --help`);
@@ -124,8 +139,11 @@ export function parseArgs(argv: readonly string[], env: Env = {}): ParsedArgs {
   };
 
   const url = pick('--url', 'LOAD_BALANCER_URL');
-  const args: HarnessArgs = { ...DEFAULTS, json };
-  if (url !== undefined) args.url = httpUrl(url.raw, url.source);
+  const args: HarnessArgs = { ...DEFAULTS, json, breakBeforeMake };
+  if (url !== undefined) {
+    args.urls = url.raw.split(',').map((one) => httpUrl(one.trim(), url.source));
+    args.url = args.urls.join(',');
+  }
   const usersPick = pick('--users', 'CHATTER_COUNT');
   const roomsPick = pick('--rooms', 'CHAT_ROOM_COUNT');
   args.users = integer(usersPick, DEFAULTS.users, 1, 200_000);
@@ -157,6 +175,7 @@ export function parseArgs(argv: readonly string[], env: Env = {}): ParsedArgs {
   args.reconnectDelayMs = integer(pick('--reconnect-delay', 'RECONNECT_DELAY_MS'), DEFAULTS.reconnectDelayMs, 1, 600_000);
   args.durationS = number(pick('--duration', undefined), DEFAULTS.durationS, 0.1, 86_400);
   args.settleS = number(pick('--settle', undefined), DEFAULTS.settleS, 0, 3_600);
+  args.directShare = number(pick('--directs', 'DIRECT_SHARE'), DEFAULTS.directShare, 0, 1);
   const zipf = pick('--zipf', undefined);
   args.zipf = zipf === undefined ? undefined : number(zipf, 0, 0.01, 10);
 
@@ -172,6 +191,26 @@ export function parseArgs(argv: readonly string[], env: Env = {}): ParsedArgs {
     throw new ArgsError(source, `${source}: ${args.rooms} rooms need at least as many users (got ${args.users} users)`);
   }
   return { kind: 'run', args };
+}
+
+/**
+ * When the ramp (users x stagger) does not end well before sending stops,
+ * the sentence that says so and which flags would fit (the ramp taking at
+ * most half of --duration); undefined when the flags fit. `fatal`: the last
+ * users would start after sending stopped, so the run cannot pass.
+ */
+export function rampAdvice(args: Pick<HarnessArgs, 'users' | 'staggerMs' | 'durationS'>): { fatal: boolean; text: string } | undefined {
+  const rampMs = args.staggerMs * (args.users - 1);
+  const durationMs = args.durationS * 1000;
+  if (rampMs <= durationMs / 2) return undefined;
+  const stagger = Math.max(0, Math.floor(durationMs / 2 / args.users));
+  const duration = Math.ceil((rampMs * 2) / 1000);
+  const fatal = rampMs >= durationMs;
+  const ramp = `the ramp (${args.users} users x ${args.staggerMs} ms = ${Math.round(rampMs / 1000)} s)`;
+  const what = fatal
+    ? `${ramp} does not fit in --duration ${args.durationS}: the last users would join after sending stops and the run would fail`
+    : `${ramp} takes more than half of --duration ${args.durationS}, so the steady part of the run is short`;
+  return { fatal, text: `${what}; use --stagger ${stagger} or less, or --duration ${duration} or more.` };
 }
 
 function integer(value: { raw: string; source: string } | undefined, fallback: number, min: number, max: number): number {

@@ -1,11 +1,12 @@
 // One simulated user: a chat client in one room that sends when its turn comes and books everything it sees.
-import { ChatClient, type ChatClientError, type ChatMessage } from '@chatfleet/client';
+import { ChatClient, type ChatClientError, type ChatMessage, type DirectMessage } from '@chatfleet/client';
 import type { Ledger } from './stats.js';
 
 /** What every bot of a run shares. */
 export interface BotContext {
   ledger: Ledger;
-  balancer: string;
+  /** Balancer URLs of the fleet; the client moves to the next one when one fails. */
+  balancer: string | readonly string[];
   /** User names are `${userPrefix}${index}`; messages from anyone else are not this run's. */
   userPrefix: string;
   reconnectDelayMs: number;
@@ -19,6 +20,11 @@ export interface BotContext {
   connectedChanged(delta: 1 | -1): void;
   /** Clock of sends and receipts (ms). */
   now(): number;
+  /** Users in the run, and the share of turns that send a direct message instead (0 = none). */
+  users: number;
+  directShare: number;
+  /** Follow moves break before make instead of make before break. */
+  breakBeforeMake: boolean;
 }
 
 // Every message carries the same small text: the harness measures delivery, not payload handling.
@@ -42,10 +48,17 @@ export class Bot {
       user: `${context.userPrefix}${index}`,
       backoff: { baseMs: context.reconnectDelayMs, maxMs: Math.max(5_000, context.reconnectDelayMs * 8) },
       sendTimeoutMs: 5_000,
+      // A simulated user keeps trying for the whole run, as the harness counts failures itself.
+      startTimeoutMs: 0,
+      makeBeforeBreak: !context.breakBeforeMake,
     });
     const { ledger } = context;
     this.client.on('message', (message) => this.#onMessage(message));
+    this.client.on('direct', (direct) => this.#onDirect(direct));
     this.client.on('duplicate', () => ledger.duplicate(index));
+    this.client.on('gap', (gap) => {
+      if (gap.chatId === room) ledger.gap(index);
+    });
     this.client.on('registered', (info) => {
       if (info.chatId !== room) return;
       if (ledger.registered(index)) context.firstRegistered(index);
@@ -81,14 +94,47 @@ export class Bot {
       return;
     }
     const { ledger } = this.context;
+    if (this.context.directShare > 0 && this.context.users > 1 && Math.random() < this.context.directShare) {
+      this.#sendDirect();
+      return;
+    }
     const gm = ledger.send(this.index, this.context.now());
     this.client.send(this.room, TEXT, { clientId: gm.toString(36) }).then(
       () => ledger.acked(gm),
       (error: ChatClientError) => {
-        ledger.failed(gm);
+        if (error.code === 'unavailable') ledger.unconfirmed(gm);
+        else ledger.failed(gm);
         ledger.error(`send:${errorKey(error)}`);
       },
     );
+  }
+
+  /** Sends a direct message to a random other user of the run; its clientId is `d` + its number in base 36. */
+  #sendDirect(): void {
+    const { ledger, users, userPrefix } = this.context;
+    let to = Math.floor(Math.random() * (users - 1));
+    if (to >= this.index) to += 1;
+    const dn = ledger.sendDirect(this.index, to, this.context.now());
+    this.client.direct(`${userPrefix}${to}`, TEXT, { clientId: `d${dn.toString(36)}` }).then(
+      () => ledger.directAcked(dn),
+      (error: ChatClientError) => {
+        ledger.directFailed(dn);
+        ledger.error(`direct:${errorKey(error)}`);
+      },
+    );
+  }
+
+  #onDirect(direct: DirectMessage): void {
+    const { ledger, userPrefix } = this.context;
+    const clientId = direct.clientId;
+    const dn = clientId?.startsWith('d') === true ? Number.parseInt(clientId.slice(1), 36) : -1;
+    if (
+      !(dn >= 0 && dn < ledger.directSends) ||
+      `${userPrefix}${ledger.directSenderOf(dn)}` !== direct.from ||
+      !ledger.directReceived(this.index, dn, this.context.now())
+    ) {
+      ledger.error('foreign_direct');
+    }
   }
 
   close(): Promise<void> {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The harness CLI: parse flags and environment, run, print the report (table or --json), exit 0 / 1 (loss) / 2 (bad flags).
-import { ArgsError, parseArgs, USAGE } from './args.js';
+import { ArgsError, parseArgs, rampAdvice, USAGE } from './args.js';
 import { exitCode, formatReport } from './report.js';
 import { runHarness } from './run.js';
 
@@ -20,12 +20,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const args = parsed.args;
-  if (args.staggerMs * args.users > args.durationS * 1000) {
-    process.stderr.write(
-      `harness: warning: the ramp (${args.users} users x ${args.staggerMs} ms) is longer than --duration ${args.durationS} s; ` +
-        'later users never start\n',
-    );
-  }
+  const advice = rampAdvice(args);
+  if (advice !== undefined) process.stderr.write(`harness: ${advice.fatal ? 'warning' : 'note'}: ${advice.text}\n`);
   // First Ctrl-C ends the sending phase early (the run still settles and reports); a second one exits at once.
   const stop = new AbortController();
   process.on('SIGINT', () => {

@@ -62,12 +62,22 @@ export interface HarnessReport extends Tally {
  * exit code 0. A user that never registered could not be checked at all, so
  * it fails the run too.
  */
-export function isClean(tally: Pick<Tally, 'lost' | 'duplicated' | 'unregisteredUsers'>): boolean {
-  return tally.lost === 0 && tally.duplicated === 0 && tally.unregisteredUsers === 0;
+export function isClean(
+  tally: Pick<Tally, 'lost' | 'duplicated' | 'unregisteredUsers'> & Partial<Pick<Tally, 'directsLost' | 'directsDuplicated'>>,
+): boolean {
+  return (
+    tally.lost === 0 &&
+    tally.duplicated === 0 &&
+    tally.unregisteredUsers === 0 &&
+    (tally.directsLost ?? 0) === 0 &&
+    (tally.directsDuplicated ?? 0) === 0
+  );
 }
 
 /** The exit code of a finished run. */
-export function exitCode(report: Pick<HarnessReport, 'lost' | 'duplicated' | 'unregisteredUsers'>): number {
+export function exitCode(
+  report: Pick<HarnessReport, 'lost' | 'duplicated' | 'unregisteredUsers'> & Partial<Pick<Tally, 'directsLost' | 'directsDuplicated'>>,
+): number {
   return isClean(report) ? 0 : 1;
 }
 
@@ -76,6 +86,8 @@ function verdict(report: HarnessReport): string {
   const problems: string[] = [];
   if (report.lost > 0) problems.push(`${report.lost} lost`);
   if (report.duplicated > 0) problems.push(`${report.duplicated} duplicated`);
+  if (report.directsLost > 0) problems.push(`${report.directsLost} direct messages lost`);
+  if (report.directsDuplicated > 0) problems.push(`${report.directsDuplicated} direct messages duplicated`);
   if (report.unregisteredUsers > 0) problems.push(`${report.unregisteredUsers} users never got into their room`);
   return `FAILED: ${problems.join(', ')}`;
 }
@@ -95,6 +107,20 @@ export function formatReport(report: HarnessReport): string {
     ['delivered', `${report.delivered} of ${report.expected} expected`],
     ['lost', String(report.lost)],
     ['duplicated', String(report.duplicated)],
+    ...(report.gaps > 0 || report.lostInGaps > 0
+      ? [['lost in gaps', `${report.lostInGaps} (history could not fill ${report.gaps} reported gaps: registered.recovered false)`] as [string, string]]
+      : []),
+    ...(report.lostUnconfirmed > 0
+      ? [['lost unconfirmed', `${report.lostUnconfirmed} (refused as unconfirmed by DURABLE_ACKS, seen by some members only)`] as [string, string]]
+      : []),
+    ...(report.directsSent > 0
+      ? [
+          [
+            'directs',
+            `${report.directsSent} sent, ${report.directsDelivered} delivered, ${report.directsLost} lost, ${report.directsDuplicated} duplicated`,
+          ] as [string, string],
+        ]
+      : []),
     ['extra', `${report.extra} (sent before the receiver joined; not required)`],
     ['messages/s', fmt(report.messagesPerSec, 1)],
     ['deliveries/s', fmt(report.deliveriesPerSec, 0)],

@@ -48,7 +48,7 @@ export async function runHarness(args: HarnessArgs, io: RunIo): Promise<HarnessR
 
   const context: BotContext = {
     ledger,
-    balancer: args.url,
+    balancer: args.urls,
     userPrefix: `h${runTag}-`,
     reconnectDelayMs: args.reconnectDelayMs,
     scheduleSend: (index, first) => {
@@ -72,6 +72,9 @@ export async function runHarness(args: HarnessArgs, io: RunIo): Promise<HarnessR
       connected += delta;
     },
     now: () => performance.now(),
+    users: args.users,
+    directShare: args.directShare,
+    breakBeforeMake: args.breakBeforeMake,
   };
 
   wheel.start();
@@ -136,7 +139,10 @@ export async function runHarness(args: HarnessArgs, io: RunIo): Promise<HarnessR
     const pending = bots.reduce((n, bot) => n + bot.client.pendingSends, 0);
     const now = performance.now();
     if (now >= settleDeadline) break;
-    if (now >= settleMinimum && pending === 0 && ledger.tally().lost === 0) break;
+    if (now >= settleMinimum && pending === 0) {
+      const tally = ledger.tally();
+      if (tally.lost === 0 && tally.directsLost === 0) break;
+    }
   }
   clearInterval(progressTimer);
   if (io.progress.isTTY === true) io.progress.write('\n');

@@ -24,10 +24,59 @@ describe('Ledger.tally', () => {
       delivered: 5,
       expected: 5,
       lost: 0,
+      lostUnconfirmed: 0,
+      lostInGaps: 0,
+      gaps: 0,
       duplicated: 0,
       extra: 0,
       unregisteredUsers: 1, // user 3 never registered
+      directsSent: 0,
+      directsDelivered: 0,
+      directsLost: 0,
+      directsDuplicated: 0,
     });
+  });
+
+  it('counts what a user missed before it reported a gap apart from what it lost', () => {
+    const l = ledger();
+    l.registered(0);
+    l.registered(1);
+    const a = l.send(0, 0);
+    const b = l.send(0, 0);
+    l.gap(1); // history could not fill what user 1 missed so far
+    const c = l.send(0, 0);
+    const d = l.send(0, 0);
+    for (const gm of [a, b, c, d]) l.acked(gm);
+    for (const gm of [a, b, c, d]) l.received(0, gm, 1);
+    l.received(1, a, 1);
+    l.received(1, c, 1);
+    // user 1 missed b (before its gap) and d (after it)
+    expect(l.tally()).toMatchObject({ expected: 8, delivered: 6, lostInGaps: 1, lost: 1, gaps: 1 });
+  });
+
+  it('counts a message refused with unavailable that reached only some members as lost unconfirmed, not lost', () => {
+    const l = ledger();
+    l.registered(0);
+    l.registered(1);
+    const a = l.send(0, 0);
+    l.received(0, a, 1); // written and delivered to the sender's room on one server ...
+    l.unconfirmed(a); // ... but not confirmed by the replicas in time: never acked
+    expect(l.tally()).toMatchObject({ published: 1, expected: 2, delivered: 1, lost: 0, lostUnconfirmed: 1 });
+  });
+
+  it('books direct messages: each must reach its recipient once', () => {
+    const l = ledger();
+    const x = l.sendDirect(0, 1, 0);
+    const y = l.sendDirect(1, 3, 0);
+    const z = l.sendDirect(2, 0, 0);
+    l.directAcked(x);
+    l.directAcked(y);
+    l.directFailed(z);
+    expect(l.directReceived(1, x, 2)).toBe(true);
+    expect(l.directReceived(1, x, 3)).toBe(true);
+    expect(l.directReceived(0, y, 3)).toBe(false); // not its recipient
+    expect(l.directSenderOf(y)).toBe(1);
+    expect(l.tally()).toMatchObject({ directsSent: 3, directsDelivered: 1, directsLost: 1, directsDuplicated: 1 });
   });
 
   it('counts a missing receipt as lost and an early one as extra', () => {

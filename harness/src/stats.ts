@@ -19,10 +19,12 @@ class Column {
   }
 }
 
-/** Message state. */
+/** What the sender learned of a message. */
 const SENT = 0;
-const PUBLISHED = 1;
+const ACKED = 1;
 const FAILED = 2;
+/** Refused with `unavailable`: maybe written, maybe not, never acked (DURABLE_ACKS could not confirm it). */
+const UNCONFIRMED = 3;
 
 /** Totals computed at a point in time. */
 export interface Tally {
@@ -35,7 +37,29 @@ export interface Tally {
   delivered: number;
   /** Messages each registered user had to get, summed over users. */
   expected: number;
+  /**
+   * Messages a user had to get and never did: acked ones, and ones seen by
+   * others whose send never got a verdict. Outside reported gaps.
+   */
   lost: number;
+  /**
+   * Messages the server refused as unconfirmed (`unavailable`: written, but
+   * not confirmed by DURABLE_ACKS replicas in time) that some users got and
+   * others never did: never acked, so not a broken promise.
+   */
+  lostUnconfirmed: number;
+  /** Messages a user missed before the server told it history could not fill a gap (`registered.recovered: false`). */
+  lostInGaps: number;
+  /** Gap reports received (`registered` with `recovered: false`), over all users. */
+  gaps: number;
+  /** Direct messages sent (`--directs`). */
+  directsSent: number;
+  /** Direct messages that reached their recipient. */
+  directsDelivered: number;
+  /** Direct messages acked (or seen) that their recipient never got. */
+  directsLost: number;
+  /** Receipts of a direct message the recipient had already received. */
+  directsDuplicated: number;
   /** Receipts of an id a user had already received. */
   duplicated: number;
   /** Receipts of messages sent before the receiver first registered (fine, not required). */
@@ -73,7 +97,21 @@ export class Ledger {
   readonly #sendTime = new Column();
   readonly #sender = new Column();
   readonly #room = new Column();
+  /** Each message's place in its room's list, to mark receipts in the receivers' bitsets. */
+  readonly #roomIndex = new Column();
   #state = new Uint8Array(1024);
+  /** 1 once any member received the message: proof it was published, whatever its ack said. */
+  #seen = new Uint8Array(1024);
+  /** Per user, one bit per message of its room (by room index): received. */
+  readonly #got: Uint8Array[];
+  /** Per user, the event sequence numbers of its gap reports, ascending. */
+  readonly #gaps: Array<number[] | undefined>;
+  #gapCount = 0;
+  readonly #directTo = new Column();
+  readonly #directFrom = new Column();
+  readonly #directSendTime = new Column();
+  #directState = new Uint8Array(256);
+  #directGot = new Uint8Array(256);
   /** Per room, the message numbers sent into it in order. */
   readonly #roomMessages: Column[];
   #seq = 0;
@@ -91,6 +129,8 @@ export class Ledger {
     this.receivedExtra = new Uint32Array(this.users);
     this.duplicates = new Uint32Array(this.users);
     this.#roomMessages = Array.from({ length: rooms }, () => new Column(256));
+    this.#got = Array.from({ length: this.users }, () => new Uint8Array(0));
+    this.#gaps = new Array<number[] | undefined>(this.users).fill(undefined);
   }
 
   /** All receipts so far (expected and extra), for rates. */
@@ -118,19 +158,18 @@ export class Ledger {
     const room = this.userRoom[user] as number;
     this.#room.push(room);
     if (gm >= this.#state.length) {
-      const bigger = new Uint8Array(this.#state.length * 2);
-      bigger.set(this.#state);
-      this.#state = bigger;
+      this.#state = grown(this.#state, this.#state.length * 2);
+      this.#seen = grown(this.#seen, this.#seen.length * 2);
     }
     this.#state[gm] = SENT;
-    (this.#roomMessages[room] as Column).push(gm);
+    this.#roomIndex.push((this.#roomMessages[room] as Column).push(gm));
     this.#sends++;
     return gm;
   }
 
   /** The send was acked. */
   acked(gm: number): void {
-    if (this.#state[gm] !== undefined) this.#state[gm] = PUBLISHED;
+    if (gm < this.#sendSeq.length) this.#state[gm] = ACKED;
   }
 
   /**
@@ -143,6 +182,15 @@ export class Ledger {
   }
 
   /**
+   * The server refused the send with `unavailable`: not acked, and perhaps
+   * written after all (DURABLE_ACKS could not confirm it in time). Members
+   * that got it and members that did not are both within the contract.
+   */
+  unconfirmed(gm: number): void {
+    if (this.#state[gm] === SENT) this.#state[gm] = UNCONFIRMED;
+  }
+
+  /**
    * Books a receipt of message `gm` by `user` at `now` (ms on the send clock).
    * Returns false when gm is not a message of this run in the user's room.
    */
@@ -150,7 +198,11 @@ export class Ledger {
     if (!(gm >= 0 && gm < this.#sendSeq.length) || this.#room.data[gm] !== this.userRoom[user]) return false;
     this.#receipts++;
     // A receipt proves the message was published, even if its ack never came.
-    this.#state[gm] = PUBLISHED;
+    this.#seen[gm] = 1;
+    const index = this.#roomIndex.data[gm] as number;
+    let got = this.#got[user] as Uint8Array;
+    if (index >> 3 >= got.length) got = this.#got[user] = grown(got, Math.max(64, (index >> 3) * 2 + 1));
+    got[index >> 3] = (got[index >> 3] as number) | (1 << (index & 7));
     const micros = Math.max(1, Math.round(((now - (this.#sendTime.data[gm] as number)) * 1000)));
     this.latency.recordValue(micros);
     this.recentLatency.recordValue(micros);
@@ -161,6 +213,59 @@ export class Ledger {
       this.receivedExtra[user] = (this.receivedExtra[user] as number) + 1;
     }
     return true;
+  }
+
+  /**
+   * The server told `user` that history could not fill a gap in its room:
+   * what it missed of the messages sent before now is gone for good, and is
+   * counted in `lostInGaps` rather than `lost`.
+   */
+  gap(user: number): void {
+    this.#gapCount++;
+    (this.#gaps[user] ??= []).push(++this.#seq);
+  }
+
+  /** Books a direct message about to be written from `from` to `to`; returns its number. */
+  sendDirect(from: number, to: number, now: number): number {
+    const dn = this.#directTo.push(to);
+    this.#directFrom.push(from);
+    this.#directSendTime.push(now);
+    if (dn >= this.#directState.length) {
+      this.#directState = grown(this.#directState, this.#directState.length * 2);
+      this.#directGot = grown(this.#directGot, this.#directGot.length * 2);
+    }
+    this.#directState[dn] = SENT;
+    return dn;
+  }
+
+  directAcked(dn: number): void {
+    if (dn < this.#directTo.length) this.#directState[dn] = ACKED;
+  }
+
+  directFailed(dn: number): void {
+    if (this.#directState[dn] === SENT) this.#directState[dn] = FAILED;
+  }
+
+  /**
+   * Books a receipt of direct message `dn` by `user`. Returns false when it is
+   * not a direct of this run to this user (duplicates are counted, true).
+   */
+  directReceived(user: number, dn: number, now: number): boolean {
+    if (!(dn >= 0 && dn < this.#directTo.length) || this.#directTo.data[dn] !== user) return false;
+    this.#directGot[dn] = Math.min(255, (this.#directGot[dn] as number) + 1);
+    const micros = Math.max(1, Math.round((now - (this.#directSendTime.data[dn] as number)) * 1000));
+    this.latency.recordValue(micros);
+    this.recentLatency.recordValue(micros);
+    return true;
+  }
+
+  /** The sender of direct `dn`. */
+  directSenderOf(dn: number): number {
+    return this.#directFrom.data[dn] as number;
+  }
+
+  get directSends(): number {
+    return this.#directTo.length;
   }
 
   /** A message id arrived that the user had already received. */
@@ -179,25 +284,21 @@ export class Ledger {
   }
 
   /**
-   * What every user had to receive, and what it did: for each room the
-   * published messages in send order, and for each registered user the
-   * number of them sent after its registration (a binary search).
+   * What every user had to receive, and what it did: for each registered user,
+   * every published message of its room sent after its registration, checked
+   * against the bits of what it received. A missed one counts in `lostInGaps`
+   * when the user reported a gap after it was sent, else in `lostUnconfirmed`
+   * when its send was refused with `unavailable`, else in `lost`.
    */
   tally(): Tally {
     let published = 0;
-    for (let gm = 0; gm < this.#sendSeq.length; gm++) if (this.#state[gm] === PUBLISHED) published++;
-    // Per room: send sequence numbers of published messages, ascending (send order is sequence order).
-    const publishedSeqs = this.#roomMessages.map((column) => {
-      const seqs: number[] = [];
-      for (let i = 0; i < column.length; i++) {
-        const gm = column.data[i] as number;
-        if (this.#state[gm] === PUBLISHED) seqs.push(this.#sendSeq.data[gm] as number);
-      }
-      return seqs;
-    });
+    const sends = this.#sendSeq.length;
+    for (let gm = 0; gm < sends; gm++) if (this.#state[gm] === ACKED || this.#seen[gm] === 1) published++;
     let expected = 0;
     let delivered = 0;
     let lost = 0;
+    let lostUnconfirmed = 0;
+    let lostInGaps = 0;
     let duplicated = 0;
     let extra = 0;
     let unregisteredUsers = 0;
@@ -209,12 +310,38 @@ export class Ledger {
         unregisteredUsers++;
         continue;
       }
-      const seqs = publishedSeqs[this.userRoom[user] as number] as number[];
-      const mustGet = seqs.length - upperBound(seqs, registeredAt);
-      const got = this.receivedExpected[user] as number;
-      expected += mustGet;
-      delivered += Math.min(got, mustGet);
-      lost += Math.max(0, mustGet - got);
+      const list = this.#roomMessages[this.userRoom[user] as number] as Column;
+      const got = this.#got[user] as Uint8Array;
+      const gaps = this.#gaps[user];
+      const lastGap = gaps === undefined ? -1 : (gaps[gaps.length - 1] as number);
+      for (let i = firstSentAfter(list, this.#sendSeq.data, registeredAt); i < list.length; i++) {
+        const gm = list.data[i] as number;
+        const state = this.#state[gm];
+        const seen = this.#seen[gm] === 1;
+        if (state !== ACKED && !seen) continue; // never published: no one had to get it
+        expected++;
+        if ((((got[i >> 3] ?? 0) >> (i & 7)) & 1) === 1) {
+          delivered++;
+        } else if ((this.#sendSeq.data[gm] as number) < lastGap) {
+          lostInGaps++;
+        } else if (state === UNCONFIRMED) {
+          lostUnconfirmed++;
+        } else {
+          lost++;
+        }
+      }
+    }
+    let directsDelivered = 0;
+    let directsLost = 0;
+    let directsDuplicated = 0;
+    for (let dn = 0; dn < this.#directTo.length; dn++) {
+      const got = this.#directGot[dn] as number;
+      if (got > 0) {
+        directsDelivered++;
+        directsDuplicated += got - 1;
+      } else if (this.#directState[dn] === ACKED) {
+        directsLost++;
+      }
     }
     return {
       sent: this.#sends,
@@ -223,11 +350,37 @@ export class Ledger {
       delivered,
       expected,
       lost,
+      lostUnconfirmed,
+      lostInGaps,
+      gaps: this.#gapCount,
       duplicated,
       extra,
       unregisteredUsers,
+      directsSent: this.#directTo.length,
+      directsDelivered,
+      directsLost,
+      directsDuplicated,
     };
   }
+}
+
+/** A copy of `array` with room for `length` elements. */
+function grown(array: Uint8Array, length: number): Uint8Array<ArrayBuffer> {
+  const bigger = new Uint8Array(length);
+  bigger.set(array);
+  return bigger;
+}
+
+/** Index of the first message of a room's list sent after event `seq` (sends are in sequence order). */
+function firstSentAfter(list: Column, sendSeq: Float64Array, seq: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sendSeq[list.data[mid] as number] as number) <= seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** A latency histogram in microseconds, 1 µs to 1 h, 3 significant digits. */

@@ -1,45 +1,8 @@
 // The harness CLI as a real child process against a real fleet: lossless runs, a server killed mid-run, a redistribution mid-run, bad flags.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fleetBuilt, REPO, startFleet, until, type TestFleet } from '../../packages/client/test/support/fleet.js';
-import type { HarnessReport } from '../src/report.js';
-
-const HARNESS_MAIN = `${REPO}harness/dist/main.js`;
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the harness CLI; `during` is called once the run is under way, with the child's stderr so far. */
-function runCli(args: string[], during?: (stderr: () => string) => Promise<void>): Promise<CliRun & { duringError?: unknown }> {
-  if (!existsSync(HARNESS_MAIN)) throw new Error(`${HARNESS_MAIN} is missing: build first (npx tsc -b harness)`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HARNESS_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    let duringError: unknown;
-    const duringDone = during?.(() => stderr).catch((error: unknown) => {
-      duringError = error;
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      void Promise.resolve(duringDone).then(() => resolve({ code, stdout, stderr, duringError }));
-    });
-  });
-}
-
-function report(run: CliRun): HarnessReport {
-  try {
-    return JSON.parse(run.stdout) as HarnessReport;
-  } catch {
-    throw new Error(`harness printed no JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr.slice(-3000)}`);
-  }
-}
+import { fleetBuilt, startFleet, until, type TestFleet } from '../../packages/client/test/support/fleet.js';
+import { HARNESS_MAIN, report, runCli, type CliRun } from './support.js';
 
 describe('harness command line', () => {
   it.each([
@@ -105,8 +68,12 @@ describe.skipIf(!built)('harness against a real fleet', () => {
     let killedPid: number | undefined;
     const run = await runCli(['--url', fleet.url, ...base('kill-'), '--duration', '7'], async (stderr) => {
       await until(() => /users 200\/200 connected \| [1-9]/.test(stderr()), 'all users connected and sending', 20_000);
-      const victim = (await fleet.servers()).find((s) => s.status === 'ready' && s.clients > 0);
-      killedPid = victim?.pid ?? undefined;
+      // The balancer's client counts come once a second: wait until a server shows users, then kill it.
+      await until(async () => {
+        const victim = (await fleet.servers()).find((s) => s.status === 'ready' && s.clients > 0 && typeof s.pid === 'number');
+        killedPid = victim?.pid ?? undefined;
+        return killedPid !== undefined;
+      }, 'a ready server to report clients', 20_000);
       if (killedPid !== undefined) process.kill(killedPid, 'SIGKILL');
     });
     expect(run.duringError).toBeUndefined();
@@ -125,7 +92,12 @@ describe.skipIf(!built)('harness against a real fleet', () => {
     await fleet.waitReady(2);
     const run = await runCli(['--url', fleet.url, ...base('move-'), '--duration', '6'], async (stderr) => {
       await until(() => /users 200\/200 connected \| [1-9]/.test(stderr()), 'all users connected and sending', 20_000);
-      const source = (await fleet.servers()).filter((s) => s.status === 'ready').sort((a, b) => b.clients - a.clients)[0];
+      // The balancer's client counts come once a second: wait until they show the users, then move from the fullest server.
+      let source: { id: string; clients: number } | undefined;
+      await until(async () => {
+        source = (await fleet.servers()).filter((s) => s.status === 'ready').sort((a, b) => b.clients - a.clients)[0];
+        return (source?.clients ?? 0) >= 40;
+      }, 'a server to report 40 clients or more', 20_000);
       const response = await fleet.admin('POST', `/servers/${source?.id}/redistribute`, { count: 40 });
       expect(response.status).toBe(202);
     });
