@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { mintTicket, withToken } from '@chatfleet/protocol/tickets';
 import * as hdr from 'hdr-histogram-js';
 import WebSocket from 'ws';
-import { BENCH_AUTH_SECRET, type TargetName } from './targets.js';
+import { BENCH_AUTH_SECRET, speaksChatfleet, type TargetName } from './targets.js';
 
 export interface DriverOptions {
   target: TargetName;
@@ -57,6 +57,16 @@ export interface StepFigures {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /**
+   * The same latency split at the server's `ts` stamp (its clock reading when
+   * it took the chat, whole ms): from the sender to the server, and from the
+   * server to the member. Where a target's time goes: reading and parsing,
+   * or publishing, fan-out and writing. ±1 ms from the stamp's resolution.
+   */
+  toServerP50Ms?: number;
+  toServerP99Ms?: number;
+  fromServerP50Ms?: number;
+  fromServerP99Ms?: number;
   disconnects: number;
   errors: number;
   aborted: boolean;
@@ -98,6 +108,8 @@ export class LoadDriver {
   private windowEnd = Number.POSITIVE_INFINITY;
   private windowDeliveries = 0;
   private histogram = newHistogram();
+  private toServer = newHistogram();
+  private fromServer = newHistogram();
   private disconnects = 0;
   private errors = 0;
   private closing = false;
@@ -213,6 +225,8 @@ export class LoadDriver {
     this.windowEnd = Number.POSITIVE_INFINITY;
     this.windowDeliveries = 0;
     this.histogram = newHistogram();
+    this.toServer = newHistogram();
+    this.fromServer = newHistogram();
     this.disconnects = 0;
     this.errors = 0;
   }
@@ -254,6 +268,14 @@ export class LoadDriver {
       p50Ms: hasLatency ? this.histogram.getValueAtPercentile(50) / 1000 : Number.NaN,
       p99Ms: hasLatency ? this.histogram.getValueAtPercentile(99) / 1000 : Number.NaN,
       maxMs: hasLatency ? this.histogram.maxValue / 1000 : Number.NaN,
+      ...(this.fromServer.totalCount > 0
+        ? {
+            toServerP50Ms: this.toServer.getValueAtPercentile(50) / 1000,
+            toServerP99Ms: this.toServer.getValueAtPercentile(99) / 1000,
+            fromServerP50Ms: this.fromServer.getValueAtPercentile(50) / 1000,
+            fromServerP99Ms: this.fromServer.getValueAtPercentile(99) / 1000,
+          }
+        : {}),
       disconnects: this.disconnects,
       errors: this.errors,
       aborted,
@@ -279,7 +301,7 @@ export class LoadDriver {
     const text = `bm:${seq}:${nowMicros()}`;
     const chatId = this.roomIds[client.room] ?? 'r0';
     client.ws.send(
-      this.options.target === 'chatfleet'
+      speaksChatfleet(this.options.target)
         ? // The clientId lets a refusal name the message; Socket.IO has no refusals to tell apart.
           `{"type":"chat","payload":{"chatId":"${chatId}","message":"${text}","clientId":"${seq}"}}`
         : `42["chat",{"chatId":"${chatId}","message":"${text}"}]`,
@@ -321,7 +343,15 @@ export class LoadDriver {
     this.counts[k] = (this.counts[k] ?? 0) + 1;
     if (seq >= this.measureFrom && seq < this.measureTo) {
       this.measuredReceived++;
-      this.histogram.recordValue(Math.max(1, Math.round(receivedAt * 1000) - sentAt));
+      const receivedMicros = Math.round(receivedAt * 1000);
+      this.histogram.recordValue(Math.max(1, receivedMicros - sentAt));
+      const ts = serverStamp(data, i);
+      if (ts !== undefined) {
+        // The stamp is wall-clock ms; the driver's µs clock is moved onto the wall clock through timeOrigin.
+        const stampMicros = ts * 1000 - ORIGIN_MICROS;
+        this.toServer.recordValue(Math.max(1, stampMicros - sentAt));
+        this.fromServer.recordValue(Math.max(1, receivedMicros - stampMicros));
+      }
     }
   }
 
@@ -331,7 +361,7 @@ export class LoadDriver {
     const user = `u${index}`;
     const base = urls[Math.floor(index / rooms) % urls.length] ?? '';
     const url =
-      target === 'chatfleet'
+      speaksChatfleet(target)
         ? withToken(base, mintTicket(BENCH_AUTH_SECRET, user, Date.now() + 3_600_000))
         : `${base}socket.io/?EIO=4&transport=websocket&user=${user}`;
     const chatId = this.roomIds[room] ?? 'r0';
@@ -358,11 +388,11 @@ export class LoadDriver {
           this.onDelivery(data, at);
           return;
         }
-        if (target === 'chatfleet') this.onChatfleetControl(data, registered);
+        if (speaksChatfleet(target)) this.onChatfleetControl(data, registered);
         else this.onSocketIoControl(ws, data, chatId, registered, failed);
       });
       ws.on('open', () => {
-        if (target === 'chatfleet') ws.send(`{"type":"register","payload":{"chatId":"${chatId}"}}`);
+        if (speaksChatfleet(target)) ws.send(`{"type":"register","payload":{"chatId":"${chatId}"}}`);
       });
       ws.on('unexpected-response', (_request, response) => {
         failed(new Error(`${target} client ${user}: upgrade answered ${response.statusCode}`));
@@ -413,6 +443,23 @@ export class LoadDriver {
       else if (sub === 0x34 /* 44 connect error */) failed(new Error(`socket.io connect error: ${data.toString()}`));
     }
   }
+}
+
+const TS = Buffer.from('"ts":');
+const ORIGIN_MICROS = Math.round(performance.timeOrigin * 1000);
+
+/** The server's `"ts":<ms>` stamp after `from` in a chat frame, if any. */
+function serverStamp(data: Buffer, from: number): number | undefined {
+  const at = data.indexOf(TS, from);
+  if (at === -1) return undefined;
+  let i = at + TS.length;
+  let c = data[i] ?? 0;
+  let ts = 0;
+  while (c >= 48 && c <= 57) {
+    ts = ts * 10 + c - 48;
+    c = data[++i] ?? 0;
+  }
+  return ts > 0 ? ts : undefined;
 }
 
 function newHistogram(): hdr.Histogram {

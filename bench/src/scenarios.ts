@@ -5,8 +5,10 @@ import { collectGarbage, INSPECT_FLAG } from './inspector-gc.js';
 import { machineBusyMicros, processCpuMicros, processRssBytes, totalCpuMicros } from './proc-stats.js';
 import { startServerProcess, type ServerProcess, type TargetName } from './targets.js';
 
-export type ScenarioName = 'single' | 'dual' | 'idle';
-export const SCENARIOS: readonly ScenarioName[] = ['single', 'dual', 'idle'];
+export type ScenarioName = 'single' | 'dual' | 'idle' | 'redis' | 'c100k';
+export const SCENARIOS: readonly ScenarioName[] = ['single', 'dual', 'idle', 'redis', 'c100k'];
+/** What runs without --scenario: the slow scenarios (redis, c100k) only when asked for. */
+export const DEFAULT_SCENARIOS: readonly ScenarioName[] = ['single', 'dual', 'idle'];
 
 /** A load scenario: clients spread over rooms and servers, run at each rate in turn. */
 export interface LoadScenario {
@@ -35,6 +37,8 @@ export interface Timing {
   readyTimeoutMs: number;
   /** How long RSS must hold still before the idle figure is read, at most. */
   settleMs: number;
+  /** How long the idle connections stay idle before memory is read. */
+  idleMs: number;
 }
 
 /** Everything a step needs from the run around it. */
@@ -51,6 +55,8 @@ export interface RunContext {
   serverExecArgv: string[];
   /** Unique per step, so no step reads another's keys. */
   nextPrefix(): string;
+  /** The raw write floor measured in this run, µs per write, when it was. */
+  writeFloorUs?: number;
 }
 
 /**
@@ -73,6 +79,10 @@ export interface StepRecord extends Partial<StepFigures> {
   note?: string;
   serverUsPerDelivery?: number;
   redisUsPerDelivery?: number;
+  /** Redis CPU over the window per message sent in it, µs (the servers' metrics writes included, so an upper bound). */
+  redisUsPerMessage?: number;
+  /** Server CPU per delivery over the raw write floor (µs per loopback write() measured in the same run). */
+  writeFloorMultiple?: number;
   /** Load driver CPU over the window, percent of one core. */
   driverCpuPct?: number;
   driverUsPerDelivery?: number;
@@ -89,10 +99,17 @@ export interface IdleRecord {
   rooms: number;
   status: 'ok' | 'crashed' | 'failed';
   note?: string;
+  idleSeconds?: number;
+  /** RSS with the server started and settled, after a forced full GC, before any client connects: the baseline. */
   rssBeforeMb?: number;
+  /** RSS after the idle time, without forcing anything: what the machine must have. */
+  rssPlainMb?: number;
+  /** RSS after the idle time and a forced full GC. */
   rssAfterMb?: number;
-  /** RSS after minus RSS before (both after a forced full GC), per connection. */
+  /** RSS after a forced full GC minus the baseline, per connection. */
   bytesPerConnection?: number;
+  /** Plain RSS after the idle time minus the baseline, per connection: memory as an operator sees it. */
+  plainBytesPerConnection?: number;
   /** The same for the V8 heap's used bytes: what the connection objects themselves hold. */
   heapBytesPerConnection?: number;
 }
@@ -116,11 +133,13 @@ export function quickScenarios(): [LoadScenario, LoadScenario, IdleScenario] {
 
 /** Runs one rate of a load scenario against one target, from fresh servers to torn-down clients. Never throws. */
 export async function runLoadStep(ctx: RunContext, scenario: LoadScenario, target: TargetName, rate: number): Promise<StepRecord> {
+  // The bare broadcast is one process with no Redis between processes: it runs every scenario on one server, the floor for both.
+  const serverCount = target === 'bare' ? 1 : scenario.servers;
   const record: StepRecord = {
     kind: 'step',
     scenario: scenario.name,
     target,
-    servers: scenario.servers,
+    servers: serverCount,
     clients: scenario.clients,
     rooms: scenario.rooms,
     rate,
@@ -133,7 +152,7 @@ export async function runLoadStep(ctx: RunContext, scenario: LoadScenario, targe
   try {
     await ctx.flushRedis();
     const prefix = ctx.nextPrefix();
-    for (let i = 0; i < scenario.servers; i++) {
+    for (let i = 0; i < serverCount; i++) {
       const server = await startServerProcess({
         target,
         redisUrl: ctx.redisUrl,
@@ -187,7 +206,12 @@ export async function runLoadStep(ctx: RunContext, scenario: LoadScenario, targe
     const deliveries = figures.windowDeliveries;
     const driverUs = driverCpu.user + driverCpu.system;
     record.serverUsPerDelivery = deliveries > 0 && serverCpu !== undefined ? serverCpu / deliveries : undefined;
-    record.redisUsPerDelivery = deliveries > 0 ? redisCpu / deliveries : undefined;
+    record.redisUsPerDelivery = deliveries > 0 && target !== 'bare' ? redisCpu / deliveries : undefined;
+    const sentInWindow = (figures.sentMsgsPerSec * figures.windowMs) / 1000;
+    record.redisUsPerMessage = sentInWindow > 0 && target !== 'bare' ? redisCpu / sentInWindow : undefined;
+    if (record.serverUsPerDelivery !== undefined && ctx.writeFloorUs !== undefined) {
+      record.writeFloorMultiple = record.serverUsPerDelivery / ctx.writeFloorUs;
+    }
     record.driverCpuPct = figures.windowMs > 0 ? (driverUs / (figures.windowMs * 1000)) * 100 : undefined;
     record.driverUsPerDelivery = deliveries > 0 ? driverUs / deliveries : undefined;
     record.serverRssMb = serverCpu === undefined ? undefined : rss / 1024 / 1024;
@@ -228,7 +252,11 @@ export async function runLoadStep(ctx: RunContext, scenario: LoadScenario, targe
   return record;
 }
 
-/** Connects idle clients to one fresh server and weighs them: RSS after minus RSS before, per connection. Never throws. */
+/**
+ * Connects idle clients to one fresh server and weighs them per connection,
+ * against the settled RSS before: as plain RSS after `idleMs` and again after a
+ * forced full collection. Never throws.
+ */
 export async function runIdle(ctx: RunContext, scenario: IdleScenario, target: TargetName): Promise<IdleRecord> {
   const record: IdleRecord = {
     kind: 'idle',
@@ -259,18 +287,23 @@ export async function runIdle(ctx: RunContext, scenario: IdleScenario, target: T
     const before = await settledRss(server.pid, ctx.timing.settleMs);
     driver = new LoadDriver({ target, urls: [server.url], clients: scenario.clients, rooms: scenario.rooms });
     await driver.connect(30_000 + scenario.clients * 10);
-    await settledRss(server.pid, ctx.timing.settleMs);
+    // The same idle time for every target, nothing forced: the plain figure. Then a forced collection: the other.
+    await new Promise((resolve) => setTimeout(resolve, ctx.timing.idleMs));
+    const plain = processRssBytes(server.pid);
     const heapAfter = await gc();
     const after = await settledRss(server.pid, ctx.timing.settleMs);
-    if (server.exit !== undefined || before === undefined || after === undefined) {
+    if (server.exit !== undefined || before === undefined || after === undefined || plain === undefined) {
       record.status = 'crashed';
       record.note = `server exited: ${lastLine(server.outputTail())}`;
     } else {
       const connections = driver.openClients();
       record.connections = connections;
+      record.idleSeconds = ctx.timing.idleMs / 1000;
       record.rssBeforeMb = before / 1024 / 1024;
+      record.rssPlainMb = plain / 1024 / 1024;
       record.rssAfterMb = after / 1024 / 1024;
       record.bytesPerConnection = connections > 0 ? (after - before) / connections : undefined;
+      record.plainBytesPerConnection = connections > 0 ? (plain - before) / connections : undefined;
       if (heapBefore !== undefined && heapAfter !== undefined && connections > 0) {
         record.heapBytesPerConnection = (heapAfter - heapBefore) / connections;
       }

@@ -1,15 +1,23 @@
-// The two systems under test and how to fork their server processes: ready handshake over IPC, crash watch, escalating stop.
+// The systems under test (chatfleet, its Socket.IO peer, and a bare `ws` broadcast as the floor) and how to fork their server processes: ready handshake over IPC, crash watch, escalating stop.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { chatServerProcessEnv } from '@chatfleet/protocol/env';
 
-export type TargetName = 'chatfleet' | 'socketio';
-export const TARGETS: readonly TargetName[] = ['chatfleet', 'socketio'];
+export type TargetName = 'chatfleet' | 'socketio' | 'bare';
+export const TARGETS: readonly TargetName[] = ['chatfleet', 'socketio', 'bare'];
+
+/** Targets whose clients speak chatfleet's frames (the bare broadcast speaks the subset the driver uses). */
+export function speaksChatfleet(target: TargetName): boolean {
+  return target !== 'socketio';
+}
 
 /** The secret the bench mints chatfleet tickets with; the servers get the same. */
 export const BENCH_AUTH_SECRET = 'chatfleet-bench-secret-0123456789abcdef';
 
-const CHAT_SERVER_MAIN = fileURLToPath(new URL('../../apps/chat-server/dist/main.js', import.meta.url));
+/** BENCH_CHAT_SERVER_MAIN runs another build of the chat server as the chatfleet target (an A/B of two builds, one run each). */
+const CHAT_SERVER_MAIN = process.env.BENCH_CHAT_SERVER_MAIN || fileURLToPath(new URL('../../apps/chat-server/dist/main.js', import.meta.url));
 const SOCKETIO_PEER_MAIN = fileURLToPath(new URL('./socketio-peer.js', import.meta.url));
+const BARE_PEER_MAIN = fileURLToPath(new URL('./bare-peer.js', import.meta.url));
 
 /** One running server process of a target. */
 export interface ServerProcess {
@@ -41,9 +49,8 @@ const TAIL_BYTES = 4096;
 
 /** Forks one server of `target` with PORT=0 and waits for its `ready` message. */
 export function startServerProcess(options: ServerOptions): Promise<ServerProcess> {
-  const script = options.target === 'chatfleet' ? CHAT_SERVER_MAIN : SOCKETIO_PEER_MAIN;
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
+  const script = options.target === 'chatfleet' ? CHAT_SERVER_MAIN : options.target === 'socketio' ? SOCKETIO_PEER_MAIN : BARE_PEER_MAIN;
+  const settings: NodeJS.ProcessEnv = {
     PORT: '0',
     HOST: '127.0.0.1',
     REDIS_URL: options.redisUrl,
@@ -55,6 +62,11 @@ export function startServerProcess(options: ServerOptions): Promise<ServerProces
     DRAIN_TIMEOUT_MS: '1000',
     REDIRECT_GRACE_MS: '500',
   };
+  // Every target starts with the environment the balancer gives its chat servers (one malloc arena, CHAT_SERVER_PROCESS_ENV),
+  // so that memory per connection compares the servers' code, not allocator settings.
+  // MALLOC_ARENA_MAX in the bench's own environment overrides it, as it would the balancer's (`MALLOC_ARENA_MAX=8 npm run bench`).
+  const arenas = process.env.MALLOC_ARENA_MAX;
+  const env = chatServerProcessEnv({ PATH: process.env.PATH, ...(arenas === undefined ? {} : { MALLOC_ARENA_MAX: arenas }) }, settings);
   const child: ChildProcess = fork(script, [], {
     env,
     execArgv: options.execArgv ?? [],

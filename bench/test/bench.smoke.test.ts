@@ -1,4 +1,4 @@
-// Smoke run of the bench (`--quick`): both targets come out of every scenario with their figures.
+// Smoke run of the bench (`--quick`): every target comes out of every default scenario with its figures, and chatfleet's ratios to the others.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -17,14 +17,15 @@ interface Record {
 }
 
 describe('bench --quick', () => {
-  it('measures deliveries, latency, loss, CPU and idle memory for chatfleet and Socket.IO', async () => {
+  it('measures deliveries, latency, loss, CPU and idle memory for chatfleet, Socket.IO and the bare broadcast', async () => {
     const { stdout } = await run(process.execPath, [main, '--quick', '--json', '--no-save'], {
       timeout: 100_000,
       maxBuffer: 16 * 1024 * 1024,
     });
-    const result = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { records: Record[]; ratios: Record[] };
+    const result = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { records: Record[]; ratios: Record[]; writeFloor?: { usPerWrite?: number } };
+    expect(result.writeFloor?.usPerWrite).toBeGreaterThan(0);
 
-    for (const target of ['chatfleet', 'socketio']) {
+    for (const target of ['chatfleet', 'socketio', 'bare']) {
       for (const scenario of ['single', 'dual']) {
         const step = result.records.find((r) => r.kind === 'step' && r.target === target && r.scenario === scenario);
         expect(step, `${target} ${scenario}`).toBeDefined();
@@ -39,8 +40,13 @@ describe('bench --quick', () => {
       const idle = result.records.find((r) => r.kind === 'idle' && r.target === target);
       expect(idle?.status, `${target} idle: ${idle?.note ?? ''}`).toBe('ok');
       expect(idle?.bytesPerConnection).toBeTypeOf('number');
+      expect(idle?.plainBytesPerConnection).toBeTypeOf('number');
     }
-    expect(result.ratios.filter((r) => r.scenario !== 'idle')).toHaveLength(2);
-    expect(result.ratios.find((r) => r.scenario === 'idle')).toBeDefined();
+    const chatfleet = result.records.find((r) => r.kind === 'step' && r.target === 'chatfleet');
+    expect(chatfleet?.writeFloorMultiple).toBeGreaterThan(0);
+    for (const against of ['socketio', 'bare']) {
+      expect(result.ratios.filter((r) => r.scenario !== 'idle' && r.against === against), against).toHaveLength(2);
+      expect(result.ratios.find((r) => r.scenario === 'idle' && r.against === against), against).toBeDefined();
+    }
   }, 120_000);
 });
