@@ -301,24 +301,33 @@ export class Bus extends EventEmitter<BusEvents> {
 
   private newSubscriber(): Subscriber {
     const { link } = this.options;
-    return makeSubscriber(
+    // A replaced connection still reports its own end (its sockets close after destroy): that says nothing
+    // about the current one, and taken for it would leave the bus waiting for a reconnect that never comes.
+    let made: Subscriber | undefined;
+    const current = (): boolean => made !== undefined && this.subscriber === made;
+    made = makeSubscriber(
       link.target,
       link.masters()[0],
       { connectTimeoutMs: this.options.connectTimeoutMs, reconnectDelay: this.options.reconnectDelay ?? defaultDelay },
       this.dispatch,
       {
         onDown: (why, node) => {
+          if (!current()) return;
           this.subscriberDown = true;
           this.suspect(why, false, node);
         },
         onBack: () => {
+          if (!current()) return;
           this.subscriberDown = false;
           setImmediate(() => this.runProbeRound());
         },
-        onMoved: (why) => this.suspect(why, false),
+        onMoved: (why) => {
+          if (current()) this.suspect(why, false);
+        },
         onError: (err) => this.emit('error', err),
       },
     );
+    return made;
   }
 
   /** Replaces the subscriber connection with a new one subscribed to every channel. */

@@ -103,6 +103,9 @@ export class NodeSubscriber implements Subscriber {
   }
 }
 
+/** node-redis' internal event that asks a cluster client to subscribe listeners of dropped nodes again. */
+const RESUBSCRIBE_EVENT = '__resubscribeListeners';
+
 /** SSUBSCRIBE through a Cluster client, which keeps one connection per master and follows slot moves. */
 export class ShardedSubscriber implements Subscriber {
   private readonly cluster: {
@@ -117,6 +120,7 @@ export class ShardedSubscriber implements Subscriber {
   private slotMasters: string[] = [];
   /** Shard subscriber connections already watched for moved channels. */
   private readonly watched = new WeakSet<object>();
+  private destroyed = false;
 
   constructor(
     options: Parameters<typeof createCluster>[0],
@@ -134,6 +138,50 @@ export class ShardedSubscriber implements Subscriber {
       events.onDown('a moved shard channel could not be subscribed again');
     });
     this.cluster.on('node-ready', () => events.onBack('a shard subscriber is back'));
+    this.replaceResubscribe();
+  }
+
+  /**
+   * When a rediscovery drops a master that held subscriptions, node-redis
+   * subscribes its channels again on their new owners from an internal event
+   * (`__resubscribeListeners`), without handling the promises: a subscribe that
+   * fails there (the new owner not reachable yet, or this client destroyed by
+   * a rebuild meanwhile) is an unhandled rejection, which ends the process.
+   * The same work is done here with the failure handled: the bus hears of it
+   * as a subscriber down, and its canary then rebuilds the connection.
+   * Returns false when node-redis no longer uses that event (`cluster.test.ts`
+   * in this package checks it).
+   */
+  replaceResubscribe(): boolean {
+    const cluster = this.cluster as unknown as {
+      listeners(event: string): Array<(...args: unknown[]) => void>;
+      removeAllListeners(event: string): unknown;
+      on(event: string, listener: (listeners: { SHARDED?: Map<string, unknown> }) => void): unknown;
+    };
+    if (cluster.listeners(RESUBSCRIBE_EVENT).length !== 1) return false;
+    cluster.removeAllListeners(RESUBSCRIBE_EVENT);
+    cluster.on(RESUBSCRIBE_EVENT, this.resubscribe);
+    return true;
+  }
+
+  private readonly resubscribe = (listeners: { SHARDED?: Map<string, unknown> }): void => {
+    // This subscriber only ever subscribes sharded channels, each with the one dispatch function.
+    for (const channel of listeners.SHARDED?.keys() ?? []) {
+      this.cluster.sSubscribe(channel, this.dispatch).then(
+        () => this.watchMoves(),
+        (err: unknown) => {
+          if (this.destroyed) return; // refused because this connection was replaced: nothing to tell
+          this.events.onError(err);
+          this.events.onDown(`shard channel ${channel} could not be subscribed again after a failover`);
+        },
+      );
+    }
+  };
+
+  /** Whether node-redis' resubscription after a rediscovery is this class's, failures handled (for the package's tests). */
+  get resubscribeHandled(): boolean {
+    const listeners = (this.cluster as unknown as { listeners(event: string): unknown[] }).listeners(RESUBSCRIBE_EVENT);
+    return listeners.length === 1 && listeners[0] === this.resubscribe;
   }
 
   async connect(): Promise<void> {
@@ -195,6 +243,7 @@ export class ShardedSubscriber implements Subscriber {
   }
 
   destroy(): void {
+    this.destroyed = true;
     try {
       this.cluster.destroy();
     } catch {

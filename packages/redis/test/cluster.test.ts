@@ -31,6 +31,43 @@ describe('the bus on a Cluster', () => {
     }
   });
 
+  it('subscribes again after a rediscovery with failures handled: no unhandled rejection, the bus told', async () => {
+    const received: string[] = [];
+    const downs: string[] = [];
+    const subscriber = new ShardedSubscriber(
+      { rootNodes: cluster.nodes.map((n) => ({ socket: { host: '127.0.0.1', port: n.port } })) },
+      (message) => received.push(message),
+      { onDown: (why) => downs.push(why), onBack: () => undefined, onMoved: () => undefined, onError: () => undefined },
+    );
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const raw = (subscriber as unknown as { cluster: { emit(event: string, listeners: unknown): boolean } }).cluster;
+    const link = new RedisLink(cluster.url);
+    link.on('error', () => undefined);
+    await link.connect();
+    try {
+      // node-redis still asks through its internal event, and the listener is this package's.
+      expect(subscriber.resubscribeHandled).toBe(true);
+      await subscriber.connect();
+      // What a rediscovery hands over for a dropped master: its sharded listeners, subscribed again here.
+      raw.emit('__resubscribeListeners', { SHARDED: new Map([['again:{x}', {}]]) });
+      await waitFor('the channel subscribed again', async () => (await link.publish('again:{x}', 'hello')) > 0);
+      await waitFor('its message', () => received.includes('hello'));
+      // Destroyed meanwhile (the bus replaced the connection): the refused subscribe is neither thrown nor told.
+      subscriber.destroy();
+      raw.emit('__resubscribeListeners', { SHARDED: new Map([['again:{y}', {}]]) });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(unhandled).toEqual([]);
+      // (Its own sockets closing say "disconnected"; the bus ignores a replaced connection's events.)
+      expect(downs.filter((why) => /subscribed again/.test(why))).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      subscriber.destroy();
+      await link.close();
+    }
+  });
+
   it('keeps a probe on every master, and hears of a slot that moves under a channel at once', async () => {
     const link = new RedisLink(cluster.url);
     link.on('error', () => undefined);
