@@ -728,6 +728,22 @@ class Planner {
     }
   }
 
+  /**
+   * How many of `r`'s members on `from` balancing may move to `to`, across a
+   * gap of `gap` writes/s: all of a room that sits whole on `from` and fits one
+   * server, or half the gap's worth of a room that needs several servers and
+   * is on `to` already or on fewer servers than it needs; undefined for any
+   * other room, and for rooms moving or already moved in this plan.
+   */
+  private balanceShare(r: RoomView, from: number, to: number, gap: number): number | undefined {
+    if (r.moving || r.rate <= 0 || this.touched.has(r)) return undefined;
+    const k = r.held.get(from)!;
+    const need = this.need(r);
+    if (r.held.size === 1 && r.elsewhere === 0 && need === 1) return k;
+    if (need > 1 && (r.held.has(to) || r.held.size < need)) return Math.min(k, Math.round(gap / 2 / r.rate));
+    return undefined;
+  }
+
   /** Moves from `hi` to `lo` the whole room, or part of a room that needs several servers, closest to half their gap. */
   private shedOnto(hi: number, lo: number): boolean {
     const { view } = this;
@@ -737,13 +753,8 @@ class Planner {
     const limit = Math.min(gap, this.cap - low); // what lo can take and still improve the pair
     let best: { room: RoomView; n: number; x: number } | undefined;
     for (const r of this.onServer(hi)) {
-      if (r.moving || r.rate <= 0 || this.touched.has(r)) continue;
-      const k = r.held.get(hi)!;
-      const need = this.need(r);
-      let n: number;
-      if (r.held.size === 1 && r.elsewhere === 0 && need === 1) n = k; // a whole room
-      else if (need > 1 && (r.held.has(lo) || r.held.size < need)) n = Math.min(k, Math.round(gap / 2 / r.rate)); // part of a room that needs several servers
-      else continue;
+      const n = this.balanceShare(r, hi, lo, gap);
+      if (n === undefined) continue;
       const x = n * r.rate;
       if (n < 1 || x >= limit || !this.affordable(n)) continue;
       if (best === undefined || Math.abs(gap / 2 - x) < Math.abs(gap / 2 - best.x) || (Math.abs(gap / 2 - x) === Math.abs(gap / 2 - best.x) && n < best.n)) {
@@ -786,13 +797,8 @@ class Planner {
       for (const [j] of split.held) {
         if (j === hi || j === lo || this.busySources.has(j) || view.servers[j]!.shed === true) continue;
         for (const r of this.onServer(j)) {
-          if (r === split || r.moving || r.rate <= 0 || this.touched.has(r)) continue;
-          const kj = r.held.get(j)!;
-          const need = this.need(r);
-          let m: number;
-          if (r.held.size === 1 && r.elsewhere === 0 && need === 1) m = kj;
-          else if (need > 1 && (r.held.has(lo) || r.held.size < need)) m = Math.min(kj, Math.round(gap / 2 / r.rate));
-          else continue;
+          const m = r === split ? undefined : this.balanceShare(r, j, lo, gap);
+          if (m === undefined) continue;
           const x = m * r.rate;
           if (m < 1 || x >= limit) continue;
           // The same load from hi to j (as near as whole members allow), never all of hi's share.
