@@ -2,6 +2,7 @@
 // The balancer's command: reads config, resolves Redis, starts the balancer, wires signals and exit codes.
 import { existsSync } from 'node:fs';
 import { ConfigError, resolveLogFormat } from '@chatfleet/protocol/env';
+import { guardRedisRejections } from '@chatfleet/redis';
 import { startBalancer, type Balancer } from './balancer.js';
 import { chatServerEntry, parseBalancerConfig, type BalancerConfig } from './config.js';
 import { createLogger, relayWriter } from './log.js';
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
   // A closed terminal (SIGHUP) makes every later write fail with EIO: the shutdown must go on regardless.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const log = createLogger(config.LOG_LEVEL, undefined, format);
+  guardRedisRejections(log);
 
   const entry = chatServerEntry(config);
   if (!existsSync(entry)) {

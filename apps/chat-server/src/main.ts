@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The chat server process: parse config, start, wire signals and the balancer's IPC channel, set the exit code.
 import { ConfigError, resolveLogFormat } from '@chatfleet/protocol/env';
+import { guardRedisRejections } from '@chatfleet/redis';
 import type { ChildMessage } from '@chatfleet/protocol';
 import { startChatServer, type ChatServer } from './chat-server.js';
 import { loadConfig, type ChatServerConfig } from './config.js';
@@ -46,6 +47,8 @@ function exit(code: number): void {
   // Let pino flush, then leave even if a handle lingers.
   setImmediate(() => process.exit(code));
 }
+
+guardRedisRejections(log, exit);
 
 /**
  * The longest a stop may take: the drain, then each of its Redis steps at its

@@ -2,6 +2,7 @@
 export { Bus, type BusEvents, type BusHandler, type BusOptions, type BusStats } from './bus.js';
 export { removeServer } from './fleet.js';
 export { RedisLink, type LinkEvents, type LinkOptions, type NodeClient, type RedisCommands, type RedisMulti } from './link.js';
+export { guardRedisRejections, isRedisConnectionError } from './rejections.js';
 export { RedisScript } from './script.js';
 export {
   looksLikeRedisUrl,
