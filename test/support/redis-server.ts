@@ -1,4 +1,5 @@
 // Starts a private redis-server on a free loopback port for one test file, and stops it.
+import { createClient } from 'redis';
 import { freePort, startRedisServer, type RedisServer } from '@chatfleet/redis-server';
 
 export { freePort };
@@ -18,6 +19,17 @@ export function startTestRedis(extraArgs: string[] = []): Promise<TestRedis> {
  */
 export function startTestRedisOnPort(port: number, extraArgs: string[] = []): Promise<TestRedis> {
   return startRedisServer({ port, args: extraArgs });
+}
+
+/** A plain node-redis client on a test's Redis, for reading and writing keys directly. */
+export type AdminClient = ReturnType<typeof createClient>;
+
+/** Connects an `AdminClient` to `redis` (its errors ignored: tests stop Redis under it on purpose). */
+export async function adminClient(redis: TestRedis): Promise<AdminClient> {
+  const admin = createClient({ url: redis.url });
+  admin.on('error', () => undefined);
+  await admin.connect();
+  return admin;
 }
 
 /** A key prefix no other test uses. */

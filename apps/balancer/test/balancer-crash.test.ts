@@ -1,9 +1,8 @@
 // A balancer killed with -9 under load: its chat servers keep every client, a balancer restarted on the same host adopts them, and with none they drain and exit.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from 'redis';
 import { redisKeys } from '@chatfleet/protocol';
-import { freePort, startTestRedis, uniquePrefix, type TestRedis } from '../../../test/support/redis-server.js';
+import { adminClient, freePort, startTestRedis, uniquePrefix, type AdminClient, type TestRedis } from '../../../test/support/redis-server.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { report, runCli } from '../../../harness/test/support.js';
 import { BALANCER_MAIN, haEnv, killAll, pidAlive, startBalancerProcess, type BalancerProcess } from './ha-support.js';
@@ -23,7 +22,7 @@ async function provisionAny(urls: string[]): Promise<boolean> {
 
 describe.skipIf(!built)('a balancer that dies (kill -9)', () => {
   let redis: TestRedis;
-  let admin: ReturnType<typeof createClient>;
+  let admin: AdminClient;
   const prefix = uniquePrefix('ha-crash');
   const keys = redisKeys(prefix);
   const env = () => ({ ...haEnv(redis.url, prefix), FLEET_MIN: '2', FLEET_MAX: '4', ORPHAN_TIMEOUT_MS: String(ORPHAN_TIMEOUT_MS) });
@@ -34,9 +33,7 @@ describe.skipIf(!built)('a balancer that dies (kill -9)', () => {
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    admin = createClient({ url: redis.url });
-    admin.on('error', () => undefined);
-    await admin.connect();
+    admin = await adminClient(redis);
   });
 
   afterAll(async () => {

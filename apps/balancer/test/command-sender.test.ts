@@ -2,10 +2,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from 'redis';
 import { childMessageSchema, redisKeys, type ChildMessage } from '@chatfleet/protocol';
 import { RedisLink } from '@chatfleet/redis';
-import { startTestRedis, uniquePrefix, type TestRedis } from '../../../test/support/redis-server.js';
+import { adminClient, startTestRedis, uniquePrefix, type AdminClient, type TestRedis } from '../../../test/support/redis-server.js';
 import { CommandSender, redisCommandTransport, type CommandOutcome } from '../src/commands/command-sender.js';
 import { AUTH_SECRET, TestClient, waitFor } from './support.js';
 
@@ -13,7 +12,7 @@ const SERVER_ID = 'srv-cmd';
 const TARGET = 'ws://127.0.0.1:4999/';
 
 let redis: TestRedis;
-let admin: ReturnType<typeof createClient>;
+let admin: AdminClient;
 let link: RedisLink;
 let child: ChildProcess;
 let serverUrl: string;
@@ -22,9 +21,7 @@ const keys = redisKeys(prefix);
 
 beforeAll(async () => {
   redis = await startTestRedis();
-  admin = createClient({ url: redis.url });
-  admin.on('error', () => undefined);
-  await admin.connect();
+  admin = await adminClient(redis);
   link = new RedisLink(redis.url);
   link.on('error', () => undefined);
   await link.connect();

@@ -1,18 +1,15 @@
 // Acknowledged commands and paced, room-aware moves on a real chat server and a real Redis.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from 'redis';
 import { parseCommandAck, redisKeys, type CommandAck, type ServerCommand } from '@chatfleet/protocol';
-import { startTestRedis, uniquePrefix, type TestRedis } from '../../../test/support/redis-server.js';
+import { adminClient, startTestRedis, uniquePrefix, type AdminClient, type TestRedis } from '../../../test/support/redis-server.js';
 import { startServer, TestClient, waitUntil } from './support.js';
 
 let redis: TestRedis;
-let admin: ReturnType<typeof createClient>;
+let admin: AdminClient;
 
 beforeAll(async () => {
   redis = await startTestRedis();
-  admin = createClient({ url: redis.url });
-  admin.on('error', () => undefined);
-  await admin.connect();
+  admin = await adminClient(redis);
 });
 
 afterAll(async () => {

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from 'redis';
 import {
   childMessageSchema,
   counterDeltaArgs,
@@ -19,17 +18,15 @@ import {
 } from '@chatfleet/protocol';
 import { RedisLink, removeServer } from '@chatfleet/redis';
 import { mintTicket, verifyTicket } from '@chatfleet/protocol/tickets';
-import { startTestRedis, uniquePrefix, type TestRedis } from '../../../test/support/redis-server.js';
+import { adminClient, startTestRedis, uniquePrefix, type AdminClient, type TestRedis } from '../../../test/support/redis-server.js';
 import { SECRET, startServer, TestClient, upgradeStatus, waitUntil } from './support.js';
 
 let redis: TestRedis;
-let admin: ReturnType<typeof createClient>;
+let admin: AdminClient;
 
 beforeAll(async () => {
   redis = await startTestRedis();
-  admin = createClient({ url: redis.url });
-  admin.on('error', () => undefined);
-  await admin.connect();
+  admin = await adminClient(redis);
 });
 
 afterAll(async () => {

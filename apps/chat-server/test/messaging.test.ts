@@ -1,8 +1,7 @@
 // Room messaging across two servers: delivery, acks, ids, and the since-replay seam under concurrent sends.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from 'redis';
 import { compareMessageIds, redisKeys } from '@chatfleet/protocol';
-import { startTestRedis, uniquePrefix, type TestRedis } from '../../../test/support/redis-server.js';
+import { adminClient, startTestRedis, uniquePrefix, type TestRedis } from '../../../test/support/redis-server.js';
 import type { ChatServer } from '../src/chat-server.js';
 import { startServer, TestClient, waitUntil } from './support.js';
 
@@ -123,8 +122,7 @@ describe('room messaging across servers', () => {
     await waitUntil(() => reader.all('chat').some((c) => c.id === lastId), 'the last message at the reader', 10_000);
     seen.push(...reader.all('chat').map((c) => c.id));
 
-    const admin = createClient({ url: redis.url });
-    await admin.connect();
+    const admin = await adminClient(redis);
     const history = (await admin.xRange(redisKeys(prefix).history(room), '-', '+')).map((e) => e.id);
     await admin.close();
     expect(new Set(seen).size).toBe(seen.length);

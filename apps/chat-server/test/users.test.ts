@@ -2,8 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintTicket } from '@chatfleet/protocol/tickets';
 import { compareMessageIds, redisKeys } from '@chatfleet/protocol';
-import { createClient } from 'redis';
-import { startTestRedis, uniquePrefix, type TestRedis } from '../../../test/support/redis-server.js';
+import { adminClient, startTestRedis, uniquePrefix, type TestRedis } from '../../../test/support/redis-server.js';
 import { SECRET, startServer, TestClient, waitUntil } from './support.js';
 import type { ChatServer } from '../src/chat-server.js';
 
@@ -61,9 +60,7 @@ describe('direct messages', () => {
     const seen = await reader.next('direct');
     reader.close();
     await waitUntil(async () => {
-      const admin = createClient({ url: redis.url });
-      admin.on('error', () => undefined);
-      await admin.connect();
+      const admin = await adminClient(redis);
       const online = await admin.exists(redisKeys(prefix).online('rita'));
       await admin.close();
       return online === 0;

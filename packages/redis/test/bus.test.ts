@@ -1,20 +1,17 @@
 // The bus on a real Redis: routing, subscribe/unsubscribe churn, and noticing every way a subscriber can miss messages.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from 'redis';
 import { Bus, RedisLink } from '../src/index.js';
 import { NodeSubscriber, type SharedListeners } from '../src/subscriber.js';
-import { startTestRedis, uniquePrefix, type TestRedis } from '../../../test/support/redis-server.js';
+import { adminClient, startTestRedis, uniquePrefix, type AdminClient, type TestRedis } from '../../../test/support/redis-server.js';
 import { startTcpProxy, type TcpProxy } from '@chatfleet/redis-server/tcp-proxy';
 import { waitFor } from '../../../test/support/wait.js';
 
 let redis: TestRedis;
-let admin: ReturnType<typeof createClient>;
+let admin: AdminClient;
 
 beforeAll(async () => {
   redis = await startTestRedis();
-  admin = createClient({ url: redis.url });
-  admin.on('error', () => undefined);
-  await admin.connect();
+  admin = await adminClient(redis);
 });
 
 afterAll(async () => {
