@@ -1,14 +1,5 @@
 // A connection failure that node-redis left unhandled must not end a chat server or a balancer.
-import {
-  ClientClosedError,
-  ClientOfflineError,
-  ConnectionTimeoutError,
-  DisconnectsClientError,
-  ReconnectStrategyError,
-  RootNodesUnavailableError,
-  SocketClosedUnexpectedlyError,
-  SocketTimeoutError,
-} from 'redis';
+import * as redis from 'redis';
 
 /**
  * node-redis' errors for a connection that closed, timed out or could not be
@@ -16,14 +7,14 @@ import {
  * commands in flight with.
  */
 const CONNECTION_ERRORS: ReadonlyArray<new (...args: never[]) => Error> = [
-  ClientClosedError,
-  ClientOfflineError,
-  ConnectionTimeoutError,
-  DisconnectsClientError,
-  ReconnectStrategyError,
-  RootNodesUnavailableError,
-  SocketClosedUnexpectedlyError,
-  SocketTimeoutError,
+  redis.ClientClosedError,
+  redis.ClientOfflineError,
+  redis.ConnectionTimeoutError,
+  redis.DisconnectsClientError,
+  redis.ReconnectStrategyError,
+  redis.RootNodesUnavailableError,
+  redis.SocketClosedUnexpectedlyError,
+  redis.SocketTimeoutError,
 ];
 
 /** Whether `reason` is one of node-redis' connection errors. */
