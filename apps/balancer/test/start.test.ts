@@ -41,6 +41,18 @@ function run(env: Record<string, string>, options: { npm?: boolean } = {}): Run 
   return r;
 }
 
+/** The pid of the private redis-server `r` logged it started; it is killed after the test if still alive. */
+function privateRedisPid(r: Run): number {
+  const started = r
+    .stdout()
+    .split('\n')
+    .filter((line) => line.includes('started a private redis-server'))
+    .map((line) => JSON.parse(line) as { pid: number })[0];
+  expect(started?.pid).toBeGreaterThan(0);
+  extraPids.push(started!.pid);
+  return started!.pid;
+}
+
 let redis: TestRedis;
 beforeAll(async () => {
   redis = await startTestRedis();
@@ -91,18 +103,12 @@ describe('balancer command', () => {
     const r = run({ PORT: String(port), REDIS_PROBE_URL: `redis://127.0.0.1:${dead}`, FLEET_MIN: '1' });
     const base = `http://127.0.0.1:${port}`;
     await waitFor('/readyz 200', async () => (await http(base, '/readyz')).status === 200, 20_000);
-    const started = r
-      .stdout()
-      .split('\n')
-      .filter((line) => line.includes('started a private redis-server'))
-      .map((line) => JSON.parse(line) as { pid: number })[0];
-    expect(started?.pid).toBeGreaterThan(0);
-    extraPids.push(started!.pid);
+    const privatePid = privateRedisPid(r);
     const [server] = (await http(base, '/servers')).body as any[];
     process.kill(-r.child.pid!, 'SIGINT');
     expect(await r.exited).toBe(0);
     expect(alive(server.pid)).toBe(false);
-    await waitFor('the private redis-server to exit', () => !alive(started!.pid), 5000);
+    await waitFor('the private redis-server to exit', () => !alive(privatePid), 5000);
   });
 
   it('exits 2 naming the variable on a bad setting', async () => {
@@ -196,19 +202,13 @@ describe('npm start', () => {
     const r = run({ PORT: String(port), REDIS_PROBE_URL: `redis://127.0.0.1:${dead}`, FLEET_MIN: '1', DRAIN_TIMEOUT_MS: '500' }, { npm: true });
     const base = `http://127.0.0.1:${port}`;
     await waitFor('/readyz 200', async () => (await http(base, '/readyz')).status === 200, 60_000);
-    const started = r
-      .stdout()
-      .split('\n')
-      .filter((line) => line.includes('started a private redis-server'))
-      .map((line) => JSON.parse(line) as { pid: number })[0];
-    expect(started?.pid).toBeGreaterThan(0);
-    extraPids.push(started!.pid);
+    const privatePid = privateRedisPid(r);
     const servers = (await http(base, '/servers')).body as any[];
     process.kill(-r.child.pid!, 'SIGHUP');
     await r.exited;
     await waitFor('no process of the group to be left', () => !groupAlive(r.child.pid!), 15_000);
     for (const s of servers) expect(alive(s.pid)).toBe(false);
-    await waitFor('the private redis-server to exit', () => !alive(started!.pid), 10_000);
+    await waitFor('the private redis-server to exit', () => !alive(privatePid), 10_000);
   }, 90_000);
 
   it('stops everything when only npm is sent SIGTERM, as a process manager does', async () => {
