@@ -149,19 +149,18 @@ export class ShardedSubscriber implements Subscriber {
    * a rebuild meanwhile) is an unhandled rejection, which ends the process.
    * The same work is done here with the failure handled: the bus hears of it
    * as a subscriber down, and its canary then rebuilds the connection.
-   * Returns false when node-redis no longer uses that event (`cluster.test.ts`
-   * in this package checks it).
+   * Nothing is replaced when node-redis no longer listens to that event
+   * (`resubscribeHandled`, which `cluster.test.ts` in this package checks).
    */
-  replaceResubscribe(): boolean {
+  private replaceResubscribe(): void {
     const cluster = this.cluster as unknown as {
       listeners(event: string): Array<(...args: unknown[]) => void>;
       removeAllListeners(event: string): unknown;
       on(event: string, listener: (listeners: { SHARDED?: Map<string, unknown> }) => void): unknown;
     };
-    if (cluster.listeners(RESUBSCRIBE_EVENT).length !== 1) return false;
+    if (cluster.listeners(RESUBSCRIBE_EVENT).length !== 1) return;
     cluster.removeAllListeners(RESUBSCRIBE_EVENT);
     cluster.on(RESUBSCRIBE_EVENT, this.resubscribe);
-    return true;
   }
 
   private readonly resubscribe = (listeners: { SHARDED?: Map<string, unknown> }): void => {
