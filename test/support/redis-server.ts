@@ -21,11 +21,8 @@ export function startTestRedisOnPort(port: number, extraArgs: string[] = []): Pr
   return startRedisServer({ port, args: extraArgs });
 }
 
-/** A plain node-redis client on a test's Redis, for reading and writing keys directly. */
-export type AdminClient = ReturnType<typeof createClient>;
-
-/** Connects an `AdminClient` to `redis` (its errors ignored: tests stop Redis under it on purpose). */
-export async function adminClient(redis: TestRedis): Promise<AdminClient> {
+/** Connects a plain node-redis client to `redis`, for reading and writing keys directly (its errors ignored: tests stop Redis under it on purpose). */
+export async function adminClient(redis: TestRedis) {
   const admin = createClient({ url: redis.url });
   admin.on('error', () => undefined);
   await admin.connect();
@@ -36,3 +33,6 @@ export async function adminClient(redis: TestRedis): Promise<AdminClient> {
 export function uniquePrefix(label: string): string {
   return `t-${label}-${process.pid}-${Math.random().toString(36).slice(2, 8)}:`;
 }
+
+/** What `adminClient` returns. */
+export type AdminClient = Awaited<ReturnType<typeof adminClient>>;
